@@ -1,0 +1,33 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+"""mmfer4d: 3D/4D facial expression recognition for the OpenMMLab zoo."""
+import mmengine
+import mmpretrain
+from mmengine.utils import digit_version
+
+from .version import __version__, version_info
+
+mmengine_minimum_version = '0.10.0'
+mmengine_maximum_version = '1.0.0'
+mmengine_version = digit_version(mmengine.__version__)
+
+mmpretrain_minimum_version = '1.2.0'
+mmpretrain_maximum_version = '1.3.0'
+mmpretrain_version = digit_version(mmpretrain.__version__)
+
+assert (mmengine_version >= digit_version(mmengine_minimum_version)
+        and mmengine_version < digit_version(mmengine_maximum_version)), \
+    f'MMEngine=={mmengine.__version__} is used but incompatible. ' \
+    f'Please install mmengine>={mmengine_minimum_version}, ' \
+    f'<{mmengine_maximum_version}: ' \
+    f'pip install "mmengine>={mmengine_minimum_version},' \
+    f'<{mmengine_maximum_version}"'
+
+assert (mmpretrain_version >= digit_version(mmpretrain_minimum_version)
+        and mmpretrain_version < digit_version(mmpretrain_maximum_version)), \
+    f'MMPretrain=={mmpretrain.__version__} is used but incompatible. ' \
+    f'Please install mmpretrain>={mmpretrain_minimum_version}, ' \
+    f'<{mmpretrain_maximum_version}: ' \
+    f'pip install "mmpretrain>={mmpretrain_minimum_version},' \
+    f'<{mmpretrain_maximum_version}"'
+
+__all__ = ['__version__', 'version_info', 'digit_version']

@@ -1,0 +1,3 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+
+__all__ = []

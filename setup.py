@@ -1,0 +1,58 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def readme():
+    with open('README.md', encoding='utf-8') as f:
+        return f.read()
+
+
+def get_version():
+    scope = {}
+    with open(osp.join('mmfer4d', 'version.py'), encoding='utf-8') as f:
+        exec(compile(f.read(), 'mmfer4d/version.py', 'exec'), scope)
+    return scope['__version__']
+
+
+def parse_requirements(fname):
+    """Requirement lines of a file, following ``-r`` includes."""
+    requires = []
+    with open(fname, encoding='utf-8') as f:
+        for line in f:
+            line = line.split('#')[0].strip()
+            if not line:
+                continue
+            if line.startswith('-r '):
+                requires += parse_requirements(
+                    osp.join(osp.dirname(fname), line[3:].strip()))
+            else:
+                requires.append(line)
+    return requires
+
+
+if __name__ == '__main__':
+    setup(
+        name='mmfer4d',
+        version=get_version(),
+        description='3D/4D facial expression recognition for the OpenMMLab '
+        'model zoo (SMILE-VLM, MF2)',
+        long_description=readme(),
+        long_description_content_type='text/markdown',
+        keywords='3D facial expression recognition, 4D, micro-expression, '
+        'vision-language, multiview, OpenMMLab',
+        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        include_package_data=True,
+        package_data={'mmfer4d': ['**/*.json', '**/*.yml', '**/*.yaml']},
+        python_requires='>=3.8',
+        license='Apache License 2.0',
+        # mmcv is deliberately absent: mmcv-lite on CPU machines, full mmcv
+        # (through mim) on GPU machines; both import as ``mmcv``.
+        install_requires=parse_requirements('requirements/runtime.txt'),
+        extras_require={
+            'tests': parse_requirements('requirements/tests.txt'),
+            'optional': parse_requirements('requirements/optional.txt'),
+            'all': parse_requirements('requirements.txt'),
+        },
+        zip_safe=False)
