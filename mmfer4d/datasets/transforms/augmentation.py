@@ -1,0 +1,172 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+"""Random 3D augmentation of face meshes before rendering."""
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmfer4d.registry import TRANSFORMS
+from .loading import get_meshes, set_meshes
+
+
+def euler_to_matrix(angles_deg: Sequence[float]) -> np.ndarray:
+    """Rotation matrix from angles about x, y and z, in degrees.
+
+    The rotations are applied about the fixed axes in the order x (pitch),
+    then y (yaw), then z (roll): ``R = Rz @ Ry @ Rx``.
+
+    Args:
+        angles_deg (Sequence[float]): ``(3,)`` angles in degrees.
+
+    Returns:
+        np.ndarray: ``(3, 3)`` float64 rotation, applied as ``R @ p``.
+    """
+    ax, ay, az = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
+    cx, sx, cy, sy, cz, sz = (np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay),
+                              np.cos(az), np.sin(az))
+    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+@TRANSFORMS.register_module()
+class RandomMeshAugment(BaseTransform):
+    """Random small rotation, scaling and vertex noise of a face mesh.
+
+    Each of the three is applied with its own probability, in the order
+    rotation, scaling, noise. Rotation and scaling are about ``center``
+    (the origin by default, which :class:`NormalizeFace` puts on the nose
+    tip) and move the landmarks too; noise moves vertices only.
+
+    A sequence gets the SAME rotation, scale and decisions on every frame.
+    Noise is one ``(N, 3)`` field shared by all frames when they have the
+    same number of vertices (registered meshes: the noise then adds no
+    fake motion), else drawn per frame with the same sigma.
+
+    Random numbers come from numpy's global generator, which mmengine seeds
+    per DataLoader worker (``worker_init_fn``), as mmcv's transforms do.
+
+    **Required Keys:**
+
+    - mesh or meshes
+
+    **Modified Keys:**
+
+    - mesh or meshes
+
+    **Added Keys:**
+
+    - mesh_augment (dict): the drawn parameters: ``rotate`` (``(3,)``
+      degrees about x, y, z, or None), ``scale`` (float or None),
+      ``noise_mm`` (float or None).
+
+    Args:
+        rotate_deg (float | Sequence[float]): Maximum absolute rotation in
+            degrees about x (pitch), y (yaw) and z (roll); each angle is
+            uniform in ``[-r, r]``. A single number is used for all three.
+            Defaults to (5, 5, 5).
+        rotate_prob (float): Probability of rotating. Defaults to 0.5.
+        scale (Sequence[float]): ``(low, high)`` range of the isotropic
+            scale factor, drawn uniformly. Defaults to (0.95, 1.05).
+        scale_prob (float): Probability of scaling. Defaults to 0.5.
+        noise_mm (float): Standard deviation in mm of the Gaussian noise
+            added to each vertex coordinate. Defaults to 0.2.
+        noise_prob (float): Probability of adding noise. Defaults to 0.5.
+        center (Sequence[float], optional): ``(3,)`` centre in mm of
+            rotation and scaling; None uses each mesh's vertex centroid
+            (of the first frame for a sequence). Defaults to (0, 0, 0).
+
+    Raises:
+        ValueError: On probabilities outside [0, 1], a negative noise or
+            an invalid scale range.
+    """
+
+    def __init__(self,
+                 rotate_deg: Union[float, Sequence[float]] = (5, 5, 5),
+                 rotate_prob: float = 0.5,
+                 scale: Tuple[float, float] = (0.95, 1.05),
+                 scale_prob: float = 0.5,
+                 noise_mm: float = 0.2,
+                 noise_prob: float = 0.5,
+                 center: Optional[Sequence[float]] = (0.0, 0.0, 0.0)):
+        for name, prob in (('rotate_prob', rotate_prob),
+                           ('scale_prob', scale_prob), ('noise_prob',
+                                                        noise_prob)):
+            if not 0.0 <= prob <= 1.0:
+                raise ValueError(f'{name} must be in [0, 1], got {prob}')
+        rotate = np.broadcast_to(
+            np.asarray(rotate_deg, dtype=np.float64), (3, )).copy()
+        if (rotate < 0).any():
+            raise ValueError(f'rotate_deg must be >= 0, got {rotate_deg}')
+        if len(scale) != 2 or not 0 < scale[0] <= scale[1]:
+            raise ValueError(
+                f'scale must be (low, high) with 0 < low <= high, got {scale}')
+        if noise_mm < 0:
+            raise ValueError(f'noise_mm must be >= 0, got {noise_mm}')
+        self.rotate_deg = rotate
+        self.rotate_prob = rotate_prob
+        self.scale = (float(scale[0]), float(scale[1]))
+        self.scale_prob = scale_prob
+        self.noise_mm = float(noise_mm)
+        self.noise_prob = noise_prob
+        self.center = None if center is None else np.asarray(
+            center, dtype=np.float64)
+
+    def _draw(self) -> dict:
+        params = dict(rotate=None, scale=None, noise_mm=None)
+        # Draw every number whatever the decisions, so one decision does not
+        # shift the random stream of the others.
+        do_rot, do_scale, do_noise = np.random.rand(3)
+        angles = np.random.uniform(-self.rotate_deg, self.rotate_deg)
+        factor = np.random.uniform(*self.scale)
+        if do_rot < self.rotate_prob:
+            params['rotate'] = angles
+        if do_scale < self.scale_prob:
+            params['scale'] = float(factor)
+        if do_noise < self.noise_prob and self.noise_mm > 0:
+            params['noise_mm'] = self.noise_mm
+        return params
+
+    def transform(self, results: dict) -> dict:
+        meshes, is_seq = get_meshes(results)
+        params = self._draw()
+        lin = np.eye(3)
+        if params['rotate'] is not None:
+            lin = euler_to_matrix(params['rotate'])
+        if params['scale'] is not None:
+            lin = params['scale'] * lin
+        moved = params['rotate'] is not None or params['scale'] is not None
+        center = self.center
+        if center is None and meshes:
+            center = meshes[0].vertices.astype(np.float64).mean(0)
+        shared_noise = None
+        if params['noise_mm'] is not None and meshes and len(
+            {m.num_vertices
+             for m in meshes}) == 1:
+            shared_noise = np.random.normal(
+                0.0, self.noise_mm, size=(meshes[0].num_vertices, 3))
+        out = []
+        for mesh in meshes:
+            verts = mesh.vertices.astype(np.float64)
+            lms = None if mesh.landmarks is None else \
+                mesh.landmarks.astype(np.float64)
+            if moved:
+                verts = (verts - center) @ lin.T + center
+                if lms is not None:
+                    lms = (lms - center) @ lin.T + center
+            if params['noise_mm'] is not None:
+                noise = shared_noise if shared_noise is not None else \
+                    np.random.normal(0.0, self.noise_mm, size=verts.shape)
+                verts = verts + noise
+            out.append(mesh.copy(vertices=verts, landmarks=lms))
+        set_meshes(results, out, is_seq)
+        results['mesh_augment'] = params
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(rotate_deg={self.rotate_deg.tolist()},'
+                f' rotate_prob={self.rotate_prob}, scale={self.scale}, '
+                f'scale_prob={self.scale_prob}, noise_mm={self.noise_mm}, '
+                f'noise_prob={self.noise_prob}, center='
+                f'{None if self.center is None else self.center.tolist()})')

@@ -1,0 +1,75 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+import numpy as np
+import pytest
+
+from mmfer4d.datasets.transforms import SampleFrames
+from mmfer4d.registry import TRANSFORMS
+
+
+def _check(inds, t, n):
+    assert inds.dtype == np.int64 and inds.shape == (t, )
+    assert inds.min() >= 0 and inds.max() < n
+    assert np.all(np.diff(inds) >= 0)
+
+
+@pytest.mark.parametrize('mode',
+                         ['uniform', 'onset_apex', 'onset_offset', 'apex'])
+def test_modes_in_range_sorted(mode):
+    info = dict(num_frames=40, onset_frame=5, apex_frame=20, offset_frame=35)
+    np.random.seed(0)
+    for test_mode in (False, True):
+        sampler = SampleFrames(num_frames=6, mode=mode, test_mode=test_mode)
+        for _ in range(20):
+            inds = sampler(dict(info))['frame_inds']
+            _check(inds, 6, 40)
+            if mode == 'onset_apex':
+                assert 5 <= inds.min() and inds.max() <= 20
+            if mode == 'onset_offset':
+                assert 5 <= inds.min() and inds.max() <= 35
+            if mode == 'apex':
+                assert 20 in inds
+
+
+def test_test_mode_is_deterministic():
+    info = dict(num_frames=40, onset_frame=5, apex_frame=20)
+    uniform = SampleFrames(num_frames=4, test_mode=True)
+    np.testing.assert_array_equal(
+        uniform(dict(info))['frame_inds'], [5, 15, 25, 35])
+    onset_apex = SampleFrames(num_frames=4, mode='onset_apex', test_mode=True)
+    np.testing.assert_array_equal(
+        onset_apex(dict(info))['frame_inds'], [5, 10, 15, 20])
+    apex = SampleFrames(num_frames=4, mode='apex', test_mode=True, stride=2)
+    np.testing.assert_array_equal(
+        apex(dict(info))['frame_inds'], [16, 18, 20, 22])
+    # Train mode varies.
+    train = SampleFrames(num_frames=4)
+    draws = {tuple(train(dict(info))['frame_inds']) for _ in range(10)}
+    assert len(draws) > 1
+
+
+def test_short_sequence_repeats_frames():
+    sampler = TRANSFORMS.build(
+        dict(type='SampleFrames', num_frames=8, test_mode=True))
+    inds = sampler(dict(num_frames=3))['frame_inds']
+    _check(inds, 8, 3)
+    assert set(inds.tolist()) == {0, 1, 2}
+    # Length from frame_paths; apex window clipped at the end.
+    apex = SampleFrames(num_frames=5, mode='apex', test_mode=True)
+    inds = apex(dict(frame_paths=['a'] * 4, apex_frame=3))['frame_inds']
+    np.testing.assert_array_equal(inds, [1, 2, 3, 3, 3])
+
+
+def test_missing_markers_default_and_errors():
+    inds = SampleFrames(
+        num_frames=3, mode='apex',
+        test_mode=True)(dict(num_frames=11))['frame_inds']
+    np.testing.assert_array_equal(inds, [4, 5, 6])
+    with pytest.raises(ValueError, match='apex_frame=50'):
+        SampleFrames(mode='apex')(dict(num_frames=10, apex_frame=50))
+    with pytest.raises(ValueError, match='before'):
+        SampleFrames(mode='onset_apex')(
+            dict(num_frames=10, onset_frame=6, apex_frame=2))
+    with pytest.raises(KeyError, match='num_frames'):
+        SampleFrames()(dict())
+    with pytest.raises(ValueError, match='mode'):
+        SampleFrames(mode='random')
