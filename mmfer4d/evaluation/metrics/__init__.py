@@ -1,3 +1,10 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .au_detection_metric import AUDetectionMetric
+from .clustering_metric import ClusteringMetric, cluster_accuracy
+from .mer_metric import MERMetric, uf1_uar
+from .per_class_accuracy import PerClassAccuracy
 
-__all__ = []
+__all__ = [
+    'PerClassAccuracy', 'MERMetric', 'uf1_uar', 'AUDetectionMetric',
+    'ClusteringMetric', 'cluster_accuracy'
+]

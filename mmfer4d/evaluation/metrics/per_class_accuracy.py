@@ -1,0 +1,103 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+"""Expression recognition metric: top-1, per-class accuracy, confusion."""
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from mmfer4d.registry import METRICS
+from .utils import class_names, confusion_matrix, predicted_label, to_label
+
+
+@METRICS.register_module()
+class PerClassAccuracy(BaseMetric):
+    """Top-1 accuracy, per-class accuracy and the confusion matrix.
+
+    The 3D/4D FER literature (BU-3DFE, Bosphorus, BU-4DFE) reports the
+    overall top-1 accuracy and the confusion matrix, whose diagonal, read
+    row-wise, is the per-class accuracy (the recall of each expression).
+    This metric returns all three from one test pass, so that a tool can
+    draw the matrix without running the model again.
+
+    Every value is in percent. The predicted class is ``argmax(pred_score)``
+    when the data sample has ``pred_score``, else ``pred_label``.
+
+    Returned keys (after the ``prefix``, ``'fer'`` by default):
+
+    - ``top1``: overall accuracy.
+    - ``mean_class_acc``: mean of the per-class accuracies over classes
+      with at least one test sample (unweighted, so rare classes count as
+      much as frequent ones).
+    - ``acc_{class}``: accuracy on the samples of each class (NaN when the
+      class has no test sample).
+    - ``confusion_matrix``: ``(C, C)`` list of lists of int counts,
+      ``[true][predicted]``; its class order is the data set's
+      ``classes``, also returned as ``classes``.
+
+    Args:
+        num_classes (int, optional): Number of classes. Defaults to the
+            length of ``classes``, of the data set's ``classes``, or the
+            width of ``pred_score``.
+        classes (Sequence[str], optional): Class names. Defaults to the data
+            set's ``metainfo['classes']``.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        prefix (str, optional): Key prefix. Defaults to 'fer'.
+
+    Examples:
+        >>> val_evaluator = dict(type='PerClassAccuracy')
+    """
+    default_prefix = 'fer'
+
+    def __init__(self,
+                 num_classes: Optional[int] = None,
+                 classes: Optional[Sequence[str]] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.num_classes = num_classes
+        self.classes = None if classes is None else list(classes)
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            width = None
+            if sample.get('pred_score') is not None:
+                width = int(sample['pred_score'].shape[-1])
+            self.results.append(
+                dict(
+                    pred_label=predicted_label(sample),
+                    gt_label=to_label(sample['gt_label']),
+                    num_scores=width))
+
+    def _num_classes(self, results: List[dict]) -> int:
+        if self.num_classes is not None:
+            return self.num_classes
+        if self.classes is not None:
+            return len(self.classes)
+        if self.dataset_meta and self.dataset_meta.get('classes'):
+            return len(self.dataset_meta['classes'])
+        widths = [r['num_scores'] for r in results if r['num_scores']]
+        labels = [max(r['pred_label'], r['gt_label']) + 1 for r in results]
+        return max(widths + labels)
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        num_classes = self._num_classes(results)
+        pred = [r['pred_label'] for r in results]
+        gt = [r['gt_label'] for r in results]
+        if max(pred + gt) >= num_classes or min(pred + gt) < 0:
+            raise ValueError(
+                f'{type(self).__name__}: labels must lie in '
+                f'[0, {num_classes}), got {min(pred + gt)}..{max(pred + gt)}')
+        names = class_names(num_classes, self.classes, self.dataset_meta)
+        matrix = confusion_matrix(pred, gt, num_classes)
+        support = matrix.sum(axis=1)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            per_class = 100.0 * np.diag(matrix) / support
+        metrics = dict(
+            top1=100.0 * float(np.trace(matrix)) / max(len(results), 1),
+            mean_class_acc=float(np.nanmean(per_class))
+            if (support > 0).any() else float('nan'))
+        for name, acc in zip(names, per_class):
+            metrics[f'acc_{name}'] = float(acc)
+        metrics['confusion_matrix'] = matrix.tolist()
+        metrics['classes'] = list(names[:num_classes])
+        return metrics
