@@ -1,3 +1,13 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .cross_modal_redundancy_loss import CrossModalRedundancyLoss
+from .multiview_barlow_twins_loss import (MultiViewBarlowTwinsLoss,
+                                          batch_standardize,
+                                          multiview_barlow_twins)
+from .vision_language_contrastive_loss import (VisionLanguageContrastiveLoss,
+                                               contrastive_targets)
 
-__all__ = []
+__all__ = [
+    'MultiViewBarlowTwinsLoss', 'VisionLanguageContrastiveLoss',
+    'CrossModalRedundancyLoss', 'batch_standardize', 'multiview_barlow_twins',
+    'contrastive_targets'
+]

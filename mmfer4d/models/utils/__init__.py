@@ -1,0 +1,4 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+from .distributed import (all_gather_cat, all_reduce_with_grad, get_world_size)
+
+__all__ = ['all_gather_cat', 'all_reduce_with_grad', 'get_world_size']
