@@ -1,0 +1,61 @@
+# Bosphorus, 6 emotions (E_* scans), 10-fold subject-independent CV.
+# Point data_root at the folder holding bs000/ ... bs104/.
+dataset_type = 'BosphorusDataset'
+data_root = 'data/Bosphorus/'
+
+train_pipeline = [
+    dict(type='LoadMeshFromFile'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='LoadMeshFromFile'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        classes=6,
+        include_au_scans=False,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        classes=6,
+        include_au_scans=False,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

@@ -1,0 +1,64 @@
+# BP4D-Spontaneous 3D, 8 task emotions (T1-T8), one sample per subject
+# and task, 10-fold subject-independent CV. The 3D layout is configurable:
+# see BP4DDataset for frame_pattern / au_pattern.
+dataset_type = 'BP4DDataset'
+data_root = 'data/BP4D/'
+
+train_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='LoadMeshSequence'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='LoadMeshSequence'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        frame_pattern='{subject}/{task}/*.obj',
+        au_pattern=None,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        frame_pattern='{subject}/{task}/*.obj',
+        au_pattern=None,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

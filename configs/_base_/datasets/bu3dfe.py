@@ -1,0 +1,67 @@
+# BU-3DFE, 6 expressions x intensities 3-4, 10-fold subject-independent CV
+# (the common protocol; set subjects=60 for the 60-subject variant, and
+# classes=7 to add neutral). Point data_root at the folder holding
+# F0001/ ... M0044/.
+dataset_type = 'BU3DFEDataset'
+data_root = 'data/BU-3DFE/'
+
+train_pipeline = [
+    dict(type='LoadMeshFromFile'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='LoadMeshFromFile'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        classes=6,
+        intensities=(3, 4),
+        mesh_kind='F3D',
+        subjects=None,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        classes=6,
+        intensities=(3, 4),
+        mesh_kind='F3D',
+        subjects=None,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

@@ -1,0 +1,62 @@
+# BU-4DFE, 6 expressions, one sample per sequence (8 frames sampled
+# uniformly), 10-fold subject-independent CV. Point data_root at the folder
+# holding F001/ ... M043/; set bnd_root for the landmark tree.
+dataset_type = 'BU4DFEDataset'
+data_root = 'data/BU-4DFE/'
+
+train_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='LoadMeshSequence'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='LoadMeshSequence'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        bnd_root=None,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        bnd_root=None,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

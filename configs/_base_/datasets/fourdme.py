@@ -1,0 +1,64 @@
+# 4DME micro-expressions, 5 classes, leave-one-subject-out. Frames are
+# sampled from onset to offset by SampleFrames. See FourDMEDataset for the
+# label CSV (ann_file) and frame_pattern.
+dataset_type = 'FourDMEDataset'
+data_root = 'data/4DME/'
+
+train_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='LoadMeshSequence'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='LoadMeshSequence'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='labels.csv',
+        frame_pattern='{subject}/{clip}/*.obj',
+        fold=0,
+        num_folds='loso',
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='labels.csv',
+        frame_pattern='{subject}/{clip}/*.obj',
+        fold=0,
+        num_folds='loso',
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

@@ -1,0 +1,95 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+"""One entry point that reads any supported face scan by its extension."""
+import os
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+
+from mmfer4d.structures import Mesh
+from .bnt import read_bnt
+from .errors import MeshReadError
+from .landmarks import read_bnd, read_lm2, read_lm3
+from .trimesh_io import TRIMESH_EXTENSIONS, read_trimesh
+from .vrml import read_vrml
+
+#: Mesh extensions :func:`load_mesh` understands.
+MESH_EXTENSIONS = ('.wrl', '.vrml', '.wrz', '.bnt') + TRIMESH_EXTENSIONS
+
+
+def _extension(path: str) -> str:
+    name = path.lower()
+    if name.endswith('.wrl.gz'):
+        return '.wrl'
+    return osp.splitext(name)[1]
+
+
+def load_landmarks(path, mesh: Mesh) -> Mesh:
+    """Attach the landmarks of ``path`` to ``mesh`` (in place).
+
+    ``.bnd`` (any count) and ``.lm3`` set ``mesh.landmarks`` ``(L, 3)``
+    (``.lm3`` names go to ``metainfo['landmark_names']``); ``.lm2`` sets
+    ``metainfo['landmarks_2d']`` ``(L, 2)`` in pixels, since it has no depth.
+
+    Raises:
+        MeshReadError: If the landmark file cannot be read or its extension
+            is unknown.
+    """
+    path = os.fspath(path)
+    ext = _extension(path)
+    if ext == '.bnd':
+        mesh.landmarks = read_bnd(path, num_landmarks=None)
+    elif ext == '.lm3':
+        mesh.landmarks, names = read_lm3(path)
+        mesh.metainfo['landmark_names'] = names
+    elif ext == '.lm2':
+        points, names = read_lm2(path)
+        mesh.metainfo['landmarks_2d'] = points
+        mesh.metainfo['landmark_names'] = names
+    else:
+        raise MeshReadError(
+            path, f"unsupported landmark extension {ext!r} (expected "
+            "'.bnd', '.lm3' or '.lm2')")
+    mesh.metainfo['landmark_path'] = path
+    if mesh.landmarks is not None:
+        mesh.landmarks = np.ascontiguousarray(mesh.landmarks, np.float32)
+    return mesh
+
+
+def load_mesh(path,
+              landmark_path: Optional[str] = None,
+              load_texture: bool = True) -> Mesh:
+    """Read a face scan, dispatching on the file extension.
+
+    ``.wrl`` / ``.vrml`` / ``.wrz`` / ``.wrl.gz``: :func:`read_vrml`;
+    ``.bnt``: :func:`read_bnt`; ``.obj .ply .off .stl .glb .gltf``:
+    :func:`read_trimesh`.
+
+    Args:
+        path (str | os.PathLike): The mesh file.
+        landmark_path (str, optional): A ``.bnd``, ``.lm3`` or ``.lm2`` file
+            whose landmarks are attached (see :func:`load_landmarks`).
+            Defaults to None.
+        load_texture (bool): Read the texture image too. Defaults to True.
+
+    Returns:
+        Mesh: The scan, ``metainfo['path']`` set.
+
+    Raises:
+        MeshReadError: If the extension is unsupported or a reader fails.
+    """
+    path = os.fspath(path)
+    ext = _extension(path)
+    if ext in ('.wrl', '.vrml', '.wrz'):
+        mesh = read_vrml(path, load_texture=load_texture)
+    elif ext == '.bnt':
+        mesh = read_bnt(path, load_texture=load_texture)
+    elif ext in TRIMESH_EXTENSIONS:
+        mesh = read_trimesh(path, load_texture=load_texture)
+    else:
+        raise MeshReadError(
+            path, f'unsupported mesh extension {ext!r} (expected one of '
+            f'{", ".join(MESH_EXTENSIONS)})')
+    if landmark_path is not None:
+        load_landmarks(landmark_path, mesh)
+    return mesh
