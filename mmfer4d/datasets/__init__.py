@@ -1,6 +1,11 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .base_fer_dataset import BaseFERDataset
+from .bosphorus import BosphorusDataset
+from .bp4d import BP4D_AU_NAMES, BP4D_EMOTIONS, BP4D_TASKS, BP4DDataset
+from .bu3dfe import BU3DFEDataset
+from .bu4dfe import BU4DFEDataset
 from .categories import EXPRESSIONS_6, EXPRESSIONS_7, MICRO_EXPRESSIONS_5
+from .fourdme import FourDMEDataset
 from .io import *  # noqa: F401,F403
 from .protocols import fold_summary, subject_folds
 from .synthetic import *  # noqa: F401,F403
@@ -8,5 +13,7 @@ from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'BaseFERDataset', 'EXPRESSIONS_6', 'EXPRESSIONS_7', 'MICRO_EXPRESSIONS_5',
-    'fold_summary', 'subject_folds'
+    'fold_summary', 'subject_folds', 'BU3DFEDataset', 'BU4DFEDataset',
+    'BosphorusDataset', 'BP4DDataset', 'FourDMEDataset', 'BP4D_TASKS',
+    'BP4D_EMOTIONS', 'BP4D_AU_NAMES'
 ]

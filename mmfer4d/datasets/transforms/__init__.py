@@ -1,3 +1,18 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .augmentation import RandomMeshAugment, euler_to_matrix
+from .formatting import PackMultiViewInputs, stack_views
+from .loading import LoadMeshFromFile, LoadMeshSequence
+from .normalization import (NormalizeFace, crop_mesh_sphere,
+                            estimate_nose_tip, kabsch_rotation)
+from .render import RenderMultiView
+from .sampling import SampleFrames
+from .synthesize import SynthesizeFaceMesh, SynthesizeFaceSequence
+from .wrappers import MultiViewImageTransform
 
-__all__ = []
+__all__ = [
+    'LoadMeshFromFile', 'LoadMeshSequence', 'NormalizeFace',
+    'RandomMeshAugment', 'MultiViewImageTransform', 'SampleFrames',
+    'PackMultiViewInputs', 'estimate_nose_tip', 'crop_mesh_sphere',
+    'kabsch_rotation', 'euler_to_matrix', 'stack_views',
+    'SynthesizeFaceMesh', 'SynthesizeFaceSequence', 'RenderMultiView'
+]

@@ -1,0 +1,66 @@
+# SyntheticFER3D: BU-3DFE-like scans synthesised on the fly from the
+# ICT-FaceKit model and FACS (100 subjects x (6 x 4 + neutral) = 2,500
+# scans; the two highest intensities of the six expressions kept, as in the
+# common BU-3DFE protocol), 10-fold subject-independent CV. Needs only
+# data/ict_facekit/ict_face_model.npz (or ../shared/..., or
+# MMFER4D_ICT_FACE_MODEL).
+dataset_type = 'SyntheticFER3D'
+
+train_pipeline = [
+    dict(type='SynthesizeFaceMesh'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='SynthesizeFaceMesh'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        num_subjects=100,
+        classes=('anger', 'disgust', 'fear', 'happiness', 'sadness',
+                 'surprise'),
+        intensities=(3, 4),
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        num_subjects=100,
+        classes=('anger', 'disgust', 'fear', 'happiness', 'sadness',
+                 'surprise'),
+        intensities=(3, 4),
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

@@ -1,0 +1,62 @@
+# SyntheticFER4D: BU-4DFE-like sequences (neutral-onset-apex-offset) made
+# on the fly from the ICT-FaceKit model and FACS, 100 subjects x 6
+# expressions, 100 frames each (8 sampled uniformly), 10-fold
+# subject-independent CV.
+dataset_type = 'SyntheticFER4D'
+
+train_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='SynthesizeFaceSequence'),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='SampleFrames', num_frames=8, mode='uniform', test_mode=True),
+    dict(type='SynthesizeFaceSequence'),
+    dict(type='NormalizeFace'),
+    dict(
+        type='RenderMultiView',
+        views=('front', 'left', 'right'),
+        size=112,
+        modalities=('depth', 'normal')),
+    dict(type='PackMultiViewInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        num_subjects=100,
+        num_frames=100,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        num_subjects=100,
+        num_frames=100,
+        fold=0,
+        num_folds=10,
+        seed=0,
+        split='test',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_evaluator = val_evaluator
