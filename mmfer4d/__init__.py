@@ -30,4 +30,11 @@ assert (mmpretrain_version >= digit_version(mmpretrain_minimum_version)
     f'pip install "mmpretrain>={mmpretrain_minimum_version},' \
     f'<{mmpretrain_maximum_version}"'
 
+# torch>=2.6 loads with weights_only=True: allow-list what mmengine
+# checkpoints pickle, in every process that imports mmfer4d (our tools, and
+# mmpretrain's through ``custom_imports``).
+from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+
+register_checkpoint_safe_globals()
+
 __all__ = ['__version__', 'version_info', 'digit_version']

@@ -1,0 +1,14 @@
+# SGD with momentum and cosine learning-rate decay over 50 epochs.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
+
+param_scheduler = dict(
+    type='CosineAnnealingLR', by_epoch=True, T_max=50, eta_min=1e-5)
+
+train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+
+# ``tools/train.py --auto-scale-lr`` scales ``lr`` by the actual total batch
+# size over this one (linear scaling rule).
+auto_scale_lr = dict(base_batch_size=32)

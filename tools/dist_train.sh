@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun, one process per GPU.
+#   bash tools/dist_train.sh CONFIG GPUS [tools/train.py flags ...]
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# mmengine's pytorch launcher binds each process to a CUDA device, so this
+# needs GPUs; on CPU run tools/train.py directly (one process).
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "usage: $0 CONFIG GPUS [tools/train.py flags ...]" >&2
+    exit 2
+fi
+CONFIG=$1
+GPUS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
+TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
+
+PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
+"$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --master_port="$PORT" \
+    --nproc_per_node="$GPUS" \
+    "$TOOLS_DIR/train.py" \
+    "$CONFIG" \
+    --launcher pytorch "${@:3}"
