@@ -69,9 +69,22 @@ class FERInferencer:
         self.device = device
         self.classes = list(classes) if classes is not None else \
             self._config_classes() or meta.get('classes')
-        pipeline = self._test_pipeline()
-        self.scan_pipeline = Compose(self._swap_loader(pipeline, False))
-        self.seq_pipeline = Compose(self._swap_loader(pipeline, True))
+        self._pipeline = self._test_pipeline()
+        self.scan_pipeline = Compose(self._swap_loader(self._pipeline, False))
+        self._seq_pipeline = None
+
+    @property
+    def seq_pipeline(self) -> Compose:
+        """The pipeline for sequences, built on first use.
+
+        Raises:
+            ValueError: If the config's test pipeline has no
+                ``SampleFrames`` (a scan model).
+        """
+        if self._seq_pipeline is None:
+            self._seq_pipeline = Compose(
+                self._swap_loader(self._pipeline, True))
+        return self._seq_pipeline
 
     def _config_classes(self):
         loader = self.cfg.get('test_dataloader') or {}

@@ -33,7 +33,7 @@ class _StandInMultiViewClassifier(BaseModel):
         self.fc = torch.nn.LazyLinear(num_classes)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
-        inputs = inputs.float().flatten(1) / 255.0
+        inputs = inputs.flatten(1) / 255.0
         scores = self.fc(inputs).softmax(-1)
         out = []
         for i, score in enumerate(scores):
@@ -53,7 +53,7 @@ def _config(tmp_path):
     cfg = Config(dict(
         default_scope='mmfer4d',
         model=dict(type='_StandInMultiViewClassifier', num_classes=2,
-                   data_preprocessor=dict(type='BaseDataPreprocessor')),
+                   data_preprocessor=dict(type='MultiViewDataPreprocessor')),
         test_dataloader=dict(dataset=dict(type='X', pipeline=pipeline,
                                           classes=['calm', 'smile']))))
     path = str(tmp_path / 'cfg.py')
