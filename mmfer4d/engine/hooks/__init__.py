@@ -1,3 +1,5 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .pseudo_label_hook import (PseudoLabelHook, cluster_accuracy,
+                                match_clusters_to_prompts)
 
-__all__ = []
+__all__ = ['PseudoLabelHook', 'cluster_accuracy', 'match_clusters_to_prompts']

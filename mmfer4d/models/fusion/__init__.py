@@ -1,3 +1,11 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .temporal_fusion import (AttentionTemporalFusion, MeanTemporalFusion,
+                              TransformerTemporalFusion)
+from .view_fusion import (AttentionViewFusion, BaseViewFusion,
+                          LearnableViewWeightFusion, MeanViewFusion)
 
-__all__ = []
+__all__ = [
+    'BaseViewFusion', 'MeanViewFusion', 'LearnableViewWeightFusion',
+    'AttentionViewFusion', 'MeanTemporalFusion', 'AttentionTemporalFusion',
+    'TransformerTemporalFusion'
+]

@@ -1,0 +1,28 @@
+# SMILE-VLM (Behzad, arXiv 2506.01203). See README.md in this folder.
+# Fine-tuning of the tiny pre-trained model.
+_base_ = [
+    './smile-vlm_resnet18-w16_scratch_1xb32-20e_synthetic-fer3d-3view.py'
+]
+
+model = dict(
+    predict_mode='head',
+    freeze=False,
+    # The text tower is not used by loss_cls.
+    text_encoder=None,
+    head=dict(
+        type='LinearClsHead',
+        num_classes=6,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+    # The SMILE-VLM pre-training checkpoint (head keys are missing
+    # and text keys unused: both are reported, not errors).
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='work_dirs/smile-vlm_resnet18-w16_scratch_1xb32-20e_'
+        'synthetic-fer3d-3view/'
+        'epoch_20.pth'))
+
+# Fine-tune: smaller learning rate for the pre-trained parts.
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-4),
+    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10.0)}))

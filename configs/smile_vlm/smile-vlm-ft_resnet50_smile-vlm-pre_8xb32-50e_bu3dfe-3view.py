@@ -1,0 +1,32 @@
+# SMILE-VLM (Behzad, arXiv 2506.01203). See README.md in this folder.
+# Supervised fine-tuning of the whole vision side with a linear head.
+_base_ = [
+    '../_base_/models/smile_vlm.py',
+    '../_base_/datasets/bu3dfe.py',
+    '../_base_/schedules/adamw_cosine_50e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    classes=('anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise'),
+    predict_mode='head',
+    freeze=False,
+    # The text tower is not used by loss_cls.
+    text_encoder=None,
+    head=dict(
+        type='LinearClsHead',
+        num_classes=6,
+        in_channels=512,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+    # The SMILE-VLM pre-training checkpoint (head keys are missing
+    # and text keys unused: both are reported, not errors).
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='work_dirs/smile-vlm_resnet50_scratch_8xb32-50e_'
+        'bu3dfe-3view/'
+        'epoch_50.pth'))
+
+# Fine-tune: smaller learning rate for the pre-trained parts.
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-4),
+    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10.0)}))

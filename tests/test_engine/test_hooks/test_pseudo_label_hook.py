@@ -1,0 +1,147 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+import types
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub, MMLogger
+from mmengine.registry import init_default_scope
+from mmpretrain.structures import DataSample
+
+from mmfer4d.engine.hooks import (PseudoLabelHook, cluster_accuracy,
+                                  match_clusters_to_prompts)
+from mmfer4d.registry import HOOKS, MODELS
+
+CLASSES = ('anger', 'happiness', 'sadness')
+
+
+def test_cluster_accuracy():
+    gt = np.array([0, 0, 1, 1, 2, 2])
+    assert cluster_accuracy(np.array([2, 2, 0, 0, 1, 1]), gt) == 1.0
+    assert cluster_accuracy(np.array([0, 0, 0, 1, 1, 1]), gt) == 4 / 6
+    assert cluster_accuracy(np.array([], int), np.array([], int)) == 0.0
+    with pytest.raises(ValueError):
+        cluster_accuracy(np.array([0]), gt)
+
+
+def test_match_clusters_to_prompts_is_a_permutation():
+    prompts = np.eye(3)
+    centroids = np.array([[0., 0.1, 2.], [3., 0., 0.], [0., 1., 0.2]])
+    assert match_clusters_to_prompts(centroids, prompts).tolist() == [2, 0, 1]
+    # Two centroids closest to the same prompt still get distinct classes.
+    centroids = np.array([[1., 0.1, 0.], [1., 0., 0.05], [0., 0., 1.]])
+    assert sorted(match_clusters_to_prompts(centroids, prompts)) == [0, 1, 2]
+    with pytest.raises(ValueError, match='same shape'):
+        match_clusters_to_prompts(np.eye(2), prompts)
+
+
+class ToyDataset(torch.utils.data.Dataset):
+    """Three well separated groups of 3-view, 4-channel 32 px images."""
+
+    def __init__(self, per_class=6):
+        g = torch.Generator().manual_seed(0)
+        self.bases = torch.randint(0, 255, (3, 3, 4, 32, 32), generator=g)
+        self.labels = [c for c in range(3) for _ in range(per_class)]
+
+    def __len__(self):
+        return len(self.labels)
+
+    def get_data_info(self, idx):
+        return dict(gt_label=self.labels[idx], sample_idx=idx)
+
+    def __getitem__(self, idx):
+        return pack(self.get_data_info(idx), self.bases)
+
+
+def pack(info, bases):
+    img = bases[info['gt_label']].clone()
+    img[..., :2, :2] = info['sample_idx']  # a small per-sample difference
+    ds = DataSample(metainfo=dict(sample_idx=info['sample_idx']))
+    return dict(
+        inputs=img.to(torch.uint8),
+        data_samples=ds.set_gt_label(info['gt_label']))
+
+
+def fake_runner(model, dataset, epoch=0):
+    loader = types.SimpleNamespace(dataset=dataset, batch_size=4)
+    return types.SimpleNamespace(
+        model=model,
+        train_dataloader=loader,
+        epoch=epoch,
+        message_hub=MessageHub.get_instance('test_pseudo_label_hook'),
+        logger=MMLogger.get_instance('test_pseudo_label_hook'))
+
+
+@pytest.fixture(scope='module')
+def model():
+    init_default_scope('mmfer4d')
+    torch.manual_seed(0)
+    return MODELS.build(
+        dict(
+            type='SMILEVLM',
+            data_preprocessor=dict(
+                type='MultiViewDataPreprocessor',
+                mean=[127.5] * 4,
+                std=[127.5] * 4),
+            backbone=dict(
+                type='ResNet',
+                depth=18,
+                base_channels=8,
+                in_channels=4,
+                out_indices=(3, )),
+            projector=dict(
+                type='MultiViewProjectionHead',
+                out_channels=16,
+                hid_channels=32),
+            text_encoder=dict(
+                type='OpenCLIPTextEncoder',
+                text_cfg_overrides=dict(
+                    layers=1, width=64, heads=2, context_length=16)),
+            classes=CLASSES,
+            text_source='pseudo'))
+
+
+def test_hook_fills_buffer_and_logs_accuracy(model):
+    dataset = ToyDataset()
+    hook = HOOKS.build(dict(type='PseudoLabelHook', interval=2, n_init=4))
+    runner = fake_runner(model.train(), dataset, epoch=1)
+    hook.before_train_epoch(runner)  # epoch 1: not due
+    assert model.pseudo_labels.numel() == 0
+    runner.epoch = 2
+    hook.before_train_epoch(runner)
+    assert model.training  # restored after the eval pass
+    labels = model.get_pseudo_labels(range(len(dataset)))
+    assert (labels >= 0).all() and (labels < 3).all()
+    # Separable groups: one label per group, three different labels.
+    groups = labels.view(3, -1)
+    assert all(len(set(g.tolist())) == 1 for g in groups)
+    assert len(set(groups[:, 0].tolist())) == 3
+    acc = runner.message_hub.get_scalar('train/pseudo_cluster_acc')
+    assert acc.current() == pytest.approx(1.0)
+    label_acc = hook.last_metrics['train/pseudo_label_acc']
+    assert label_acc == pytest.approx(
+        float((labels.numpy() == np.array(dataset.labels)).mean()))
+
+
+def test_hook_with_pipeline(model):
+    dataset = ToyDataset(per_class=3)
+    calls = []
+
+    def pipeline(info):
+        calls.append(info['sample_idx'])
+        return pack(info, dataset.bases)
+
+    hook = PseudoLabelHook(pipeline=[pipeline], batch_size=5, n_init=2)
+    hook.update(fake_runner(model, dataset))
+    assert calls == list(range(9))
+    assert (model.get_pseudo_labels(range(9)) >= 0).all()
+
+
+def test_hook_errors(model):
+    with pytest.raises(ValueError, match='interval'):
+        PseudoLabelHook(interval=0)
+    hook = PseudoLabelHook()
+    with pytest.raises(ValueError, match='cannot cluster'):
+        hook.update(fake_runner(model, ToyDataset(per_class=0)))
+    with pytest.raises(TypeError, match='SMILEVLM'):
+        hook.update(fake_runner(torch.nn.Linear(2, 2), ToyDataset()))
