@@ -15,6 +15,7 @@ from torch import nn
 
 from mmfer4d.registry import MODELS
 from ..text.prompt_bank import PromptBank
+from ..utils import all_reduce_with_grad
 
 _TEXT_SOURCES = ('label', 'pseudo', 'none')
 _PREDICT_MODES = ('zero_shot', 'head')
@@ -427,7 +428,9 @@ class SMILEVLM(BaseModel):
         labels = self._text_labels(data_samples, fused.device)
         prompt_emb = self.prompt_embeddings()  # (P, D)
         valid = labels >= 0
-        if int(valid.sum()) < 2:
+        # Decided on the global count: under DDP every rank must call the
+        # same collectives, and the losses accept an empty local batch.
+        if int(all_reduce_with_grad(valid.sum().float(), op='sum')) < 2:
             # No (or a single) pseudo-labelled sample yet: zero losses that
             # still touch every text-side parameter.
             zero = prompt_emb.sum() * 0 + fused.sum() * 0
@@ -457,9 +460,8 @@ class SMILEVLM(BaseModel):
     def _zero_shot_scale(self) -> float:
         if self.zero_shot_logit_scale is not None:
             return float(self.zero_shot_logit_scale)
-        scale = getattr(self.loss_vl, 'logit_scale', None)
-        if isinstance(scale, torch.Tensor):
-            return float(scale.detach().exp().clamp(max=100.0))
+        if hasattr(self.loss_vl, 'get_logit_scale'):
+            return float(self.loss_vl.get_logit_scale().detach())
         return 100.0
 
     def predict(self,
