@@ -293,20 +293,24 @@ class MultiViewRenderer:
                 texture = np.require(mesh.texture, np.uint8, ('C', 'W'))
             elif mesh.vertex_colors is not None:
                 colors = np.require(mesh.vertex_colors, np.uint8, ('C', 'W'))
-        nv, nvert = self.num_views, vertices.shape[0]
+        nv, nvert, nface = self.num_views, vertices.shape[0], faces.shape[0]
         height, width = self.size
-        xs = self._buffer('xs', (nv, nvert), np.int64)
-        ys = self._buffer('ys', (nv, nvert), np.int64)
-        qs = self._buffer('qs', (nv, nvert), np.float64)
+        # Per-view scratch (reused view after view and call after call).
+        xy = self._buffer('xy', (nvert, 2), np.int32)
+        qs = self._buffer('qs', (nvert, ), np.float32)
         if self._need_normals:
             normals = self._buffer('normals', (nvert, 3), np.float32)
-            cam_normals = self._buffer('cam_normals', (nv, nvert, 3),
-                                       np.float32)
+            cam_normals = self._buffer('cam_normals', (nvert, 3), np.float32)
         else:
-            normals = _EMPTY_NORMALS
-            cam_normals = self._buffer('cam_normals0', (nv, 0, 3),
-                                       np.float32)
-        zbuf = self._buffer('zbuf', (nv, height, width), np.float32)
+            normals = cam_normals = _EMPTY_NORMALS
+        uv_tex = (self._buffer('uv_tex', (nface, 3, 2), np.float32)
+                  if face_uvs.shape[0] > 0 else _EMPTY_UVS)
+        face_sign = self._buffer('face_sign', (nface, ), np.float32)
+        # Row-major pixels plus one spare slot (see K.rasterize_view).
+        npix = height * width + 1
+        zbuf = self._buffer('zbuf', (npix, ), np.int32)
+        tview = self._buffer('tview', (npix, ), np.int32)
+        bary = self._buffer('bary', (2 * npix, ), np.float32)
         tids = (np.empty((nv, height, width), np.int32) if return_face_index
                 else self._buffer('tids', (nv, height, width), np.int32))
         depth = (np.empty((nv, height, width), np.float32) if return_depth
@@ -314,8 +318,8 @@ class MultiViewRenderer:
         out = np.zeros((nv, height, width, self.num_channels), np.uint8)
         K.render_kernel(vertices, faces, face_uvs, texture, colors,
                         self.rotations, self._params(mesh), self.channels,
-                        normals, xs, ys, qs, cam_normals, zbuf, tids, depth,
-                        out)
+                        normals, xy, qs, cam_normals, uv_tex, face_sign, zbuf,
+                        tview, bary, tids, depth, out)
         return RenderOutput(
             images=out,
             depth=depth if return_depth else None,
