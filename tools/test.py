@@ -13,11 +13,14 @@ The flags are mmpretrain's ``tools/test.py`` flags. The model, test data and
 metrics come from the config; this script only merges the command line into
 it and hands it to :class:`mmengine.runner.Runner`.
 
-``--show-dir``/``--show`` switch on ``default_hooks.visualization``. The
-default hook (mmpretrain's ``VisualizationHook``) draws one image per sample
-from a ``(C, H, W)`` input with 1 or 3 channels; the multi-view inputs of
-mmfer4d data, ``(V, C, H, W)`` or ``(T, V, C, H, W)``, need a config whose
-``default_hooks.visualization`` is a hook that handles views.
+``--show-dir``/``--show`` switch on ``default_hooks.visualization``.
+mmpretrain's ``VisualizationHook`` (the default of the zoo) draws one
+``(C, H, W)`` image per sample and cannot draw the multi-view inputs of
+mmfer4d, ``(V, C, H, W)`` or ``(T, V, C, H, W)``; it is replaced by (and a
+config without a visualization hook gets) mmfer4d's
+``MultiViewVisualizationHook``, which draws every view and modality and
+writes ``confusion_matrix.png`` into the show dir. Any other hook the
+config names is kept.
 """
 import argparse
 import os
@@ -111,18 +114,22 @@ def parse_args(argv=None):
     return args
 
 
+# mmpretrain's single-image hook, as a config may name it.
+_ZOO_VISUALIZATION_HOOKS = ('VisualizationHook',
+                            'mmpretrain.VisualizationHook')
+
+
 def enable_visualization(cfg, args):
     """Switch the visualization hook on for ``--show``/``--show-dir``.
 
-    Raises:
-        ValueError: If the config has no ``default_hooks.visualization``.
+    mmpretrain's ``VisualizationHook`` (or no hook) becomes mmfer4d's
+    ``MultiViewVisualizationHook``; another hook type is kept.
     """
-    hook = cfg.get('default_hooks', {}).get('visualization', None)
-    if hook is None:
-        raise ValueError(
-            f'{args.config}: --show/--show-dir need a visualization hook, '
-            'e.g. default_hooks = dict(visualization=dict('
-            "type='VisualizationHook'))")
+    cfg.setdefault('default_hooks', ConfigDict())
+    hook = cfg.default_hooks.get('visualization', None)
+    if hook is None or hook.get('type') in _ZOO_VISUALIZATION_HOOKS:
+        hook = ConfigDict(type='mmfer4d.MultiViewVisualizationHook')
+        cfg.default_hooks.visualization = hook
     hook.enable = True
     hook.show = args.show
     hook.wait_time = args.wait_time

@@ -1,13 +1,17 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """FERInferencer and tools/infer.py on real mesh files.
 
-The model is a stand-in (a linear classifier over the rendered views),
-because this test must not depend on the SMILE-VLM config; the loading,
-rendering and packing transforms are the real ones.
-TODO(lead): add a case with the tiny SMILE-VLM config once it builds.
+Most cases use a stand-in model (a linear classifier over the rendered
+views) to test the inferencer's own logic; the loading, rendering and
+packing transforms are the real ones. The last case runs the real tiny
+SMILE-VLM config with a checkpoint of its random initialisation on a
+synthetic face exported as VRML, through the API and ``tools/infer.py`` on
+the command line.
 """
 import importlib.util
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,7 +22,13 @@ from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from mmfer4d.apis import FERInferencer
+from mmfer4d.datasets.categories import EXPRESSIONS_6
 from mmfer4d.registry import MODELS, TRANSFORMS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SMILE_VLM_CONFIG = osp.join(
+    REPO, 'configs', 'smile_vlm',
+    'smile-vlm_resnet18-w16_scratch_1xb32-20e_synthetic-fer3d-3view.py')
 
 if TRANSFORMS.get('RenderMultiView') is None:
     pytest.skip('RenderMultiView transform not written yet',
@@ -98,3 +108,64 @@ def test_infer_tool(tmp_path, capsys):
     out = capsys.readouterr().out
     assert '| ERROR |' in out and 'face.obj' in out
     assert np.any([c in out for c in ('calm', 'smile')])
+
+
+@pytest.fixture(scope='module')
+def synthetic_face_wrl(tmp_path_factory):
+    """One SyntheticFER3D scan written as a textured VRML file."""
+    from mmfer4d.datasets import SyntheticFER3D
+    from mmfer4d.datasets.io import write_vrml
+    from mmfer4d.datasets.transforms import SynthesizeFaceMesh
+    dataset = SyntheticFER3D(num_subjects=1, classes=['happiness'],
+                             intensities=[4], pipeline=[])
+    mesh = SynthesizeFaceMesh(texture_size=64)(
+        dict(dataset.get_data_info(0)))['mesh']
+    path = tmp_path_factory.mktemp('face') / 'F0000_HA04.wrl'
+    write_vrml(path, mesh)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def smile_vlm_checkpoint(tmp_path_factory):
+    """A checkpoint of the randomly initialised tiny SMILE-VLM."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmfer4d')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(SMILE_VLM_CONFIG).model)
+    path = tmp_path_factory.mktemp('ckpt') / 'smile_vlm_random.pth'
+    state = model.state_dict()
+    torch.save(dict(state_dict=state,
+                    meta=dict(dataset_meta=dict(classes=EXPRESSIONS_6))),
+               path)
+    return str(path), state
+
+
+def test_smile_vlm_classifies_an_exported_mesh(synthetic_face_wrl,
+                                               smile_vlm_checkpoint,
+                                               tmp_path):
+    ckpt, state = smile_vlm_checkpoint
+    inferencer = FERInferencer(SMILE_VLM_CONFIG, ckpt)
+    # The checkpoint's weights, not another random initialisation.
+    loaded = inferencer.model.state_dict()
+    assert all(torch.equal(loaded[k].cpu(), v) for k, v in state.items())
+    result, = inferencer([synthetic_face_wrl], return_embeddings=True)
+    assert result['error'] is None
+    assert result['pred_class'] == EXPRESSIONS_6[result['pred_label']]
+    assert len(result['pred_score']) == len(EXPRESSIONS_6)
+    assert sum(result['pred_score']) == pytest.approx(1.0, abs=1e-4)
+    assert len(result['embedding']) > 0
+    assert np.isfinite(result['embedding']).all()
+
+    # The same prediction from the command line, with the rendered views.
+    vis = tmp_path / 'vis'
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'infer.py'), synthetic_face_wrl, '--config',
+        SMILE_VLM_CONFIG, '--checkpoint', ckpt, '--show-dir',
+        str(vis)
+    ], capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert f'| {synthetic_face_wrl} | {result["pred_class"]} |' in \
+        proc.stdout
+    pngs = list(vis.glob('*.png'))
+    assert len(pngs) == 1 and pngs[0].read_bytes()[:4] == b'\x89PNG'

@@ -1,8 +1,10 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-"""End-to-end test of tools/kfold.py on a tiny CPU config.
+"""End-to-end test of tools/kfold.py on the tiny SMILE-VLM config.
 
-TODO(lead): switch to the SMILE-VLM tiny config + SyntheticFER3D once they
-exist; the self-contained TinyFERDataset/LeNet-5 config stands in for now.
+The real tiny config (SMILE-VLM on ``SyntheticFER3D``) is shrunk on the
+command line (``tiny_fer_helpers.tiny_smile_vlm_options``: 4 subjects, 6
+scans each, 32 px); a small derived config only adds the interruption hook
+and the FER/MER metrics whose pooling is checked.
 """
 import importlib.util
 import json
@@ -15,7 +17,8 @@ import pytest
 HERE = osp.dirname(osp.abspath(__file__))
 TOOLS = osp.join(HERE, '..', '..', 'tools')
 sys.path.insert(0, HERE)
-import tiny_fer_helpers  # noqa: E402,F401  (registers the tiny parts)
+from tiny_fer_helpers import (SMILE_VLM_CONFIG,  # noqa: E402
+                              tiny_smile_vlm_options)
 
 
 def _load_tool(name):
@@ -31,20 +34,28 @@ def kfold():
     return _load_tool('kfold')
 
 
+def _config(tmp_path, flag):
+    """The tiny SMILE-VLM config plus an interruption of fold 1."""
+    path = tmp_path / 'smile-vlm_tiny_kfold.py'
+    path.write_text(
+        f'_base_ = [{SMILE_VLM_CONFIG!r}]\n'
+        'custom_hooks = [dict(type="SimulatedInterruptHook", '
+        f'flag_file={str(flag)!r}, fold=1)]\n'
+        'test_evaluator = [dict(type="PerClassAccuracy"), '
+        'dict(type="MERMetric")]\n')
+    return str(path)
+
+
 def test_two_folds_interrupted_resumed_and_aggregated(kfold, tmp_path,
                                                       capsys):
     flag = tmp_path / 'interrupt.flag'
     flag.write_text('')
-    config = tiny_fer_helpers.tiny_config(
-        tmp_path / 'tiny.py',
-        max_epochs=2,
-        custom_hooks=[
-            dict(type='SimulatedInterruptHook', flag_file=str(flag), fold=1)
-        ])
+    config = _config(tmp_path, flag)
     work = tmp_path / 'work'
     argv = [
-        config, '--num-folds', '2', '--work-dir', str(work), '--cfg-options',
-        'train_dataloader.batch_size=8'
+        config, '--num-folds', '2', '--work-dir', str(work), '--no-validate',
+        '--cfg-options', *tiny_smile_vlm_options(
+            config, max_epochs=2, validate=False)
     ]
     # First run: fold 0 completes, fold 1 is killed after its first epoch.
     with pytest.raises(RuntimeError, match='simulated interruption'):
@@ -77,11 +88,12 @@ def test_two_folds_interrupted_resumed_and_aggregated(kfold, tmp_path,
     assert agg['mean'] == pytest.approx(sum(folds) / 2)
     assert 'mer/UF1' in summary['pooled']['0']
     # Pooled accuracy equals the sample-weighted mean of the fold accuracies
-    # (2 subjects x 4 images per fold: equal weights here).
+    # (2 subjects x 6 scans per fold: equal weights here).
     assert summary['pooled']['0']['fer/top1'] == pytest.approx(agg['mean'])
     protocol = summary['protocol']
-    assert (protocol['subjects'], protocol['folds'], protocol['classes']) \
-        == (4, 2, 2)
+    assert (protocol['subjects'], protocol['folds'], protocol['classes'],
+            protocol['num_samples'], protocol['dataset']) == \
+        (4, 2, 6, 24, 'SyntheticFER3D')
     assert summary['leaderboard']['accuracy']['value'] == \
         pytest.approx(agg['mean'])
     assert '| fer/top1 |' in out

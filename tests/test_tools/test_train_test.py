@@ -1,11 +1,15 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """Tests of ``tools/train.py`` and ``tools/test.py``.
 
-A tiny config trains one epoch through our ``tools/train.py``; its
-checkpoint is tested through our ``tools/test.py`` and through mmpretrain's
-own ``tools/test.py`` (which imports mmfer4d through ``custom_imports``), and
-training resumes from it. Each run is a subprocess of the same Python, as a
-user would run it; the flag handling is tested in-process.
+The real tiny SMILE-VLM config on ``SyntheticFER3D`` (shrunk on the command
+line, see ``tiny_fer_helpers``) trains one epoch through our
+``tools/train.py``; its checkpoint is tested through our ``tools/test.py``
+(with ``--show-dir``: view grids and a confusion matrix) and through
+mmpretrain's own ``tools/test.py`` (which imports mmfer4d through
+``custom_imports``), and training resumes from it. A plain zoo config
+(ImageClassifier on PNG folders) trains under our scope too. Each run is a
+subprocess of the same Python, as a user would run it; the flag handling is
+tested in-process.
 """
 import importlib.util
 import json
@@ -19,7 +23,11 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+from tiny_fer_helpers import (REPO, SMILE_VLM_CONFIG,  # noqa: E402
+                              tiny_smile_vlm_options)
+
 CONFIG = osp.join(REPO, 'tests', 'data', 'configs',
                   'resnet-tiny_1xb4-1e_png-folders.py')
 MMPRETRAIN_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
@@ -46,6 +54,94 @@ def run(script, *args, cwd):
     return output
 
 
+def is_png(path):
+    return path.is_file() and path.read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.fixture(scope='module')
+def tiny_options():
+    return ['--cfg-options', *tiny_smile_vlm_options()]
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_options, tmp_path_factory):
+    """Work dir and log after ``tools/train.py`` ran 1 epoch of SMILE-VLM."""
+    work_dir = tmp_path_factory.mktemp('train')
+    output = run(osp.join(REPO, 'tools', 'train.py'),
+                 SMILE_VLM_CONFIG,
+                 '--work-dir',
+                 str(work_dir),
+                 *tiny_options,
+                 cwd=str(work_dir))
+    return work_dir, output
+
+
+def test_train_writes_a_checkpoint_in_our_scope(trained):
+    work_dir, output = trained
+    assert (work_dir / 'epoch_1.pth').is_file()
+    dumped = Config.fromfile(
+        str(work_dir / osp.basename(SMILE_VLM_CONFIG)))
+    assert dumped.default_scope == 'mmfer4d'
+    assert dumped.custom_imports.imports == ['mmfer4d']
+    assert dumped.model.type == 'SMILEVLM'
+    assert dumped.test_dataloader.dataset.num_subjects == 4
+    # 2 of 4 subjects x 6 scans = 12 training samples in batches of 4, and
+    # the three SMILE-VLM losses; the last epoch is validated.
+    assert 'Epoch(train) [1][3/3]' in output
+    assert all(f'{name}: ' in output
+               for name in ('loss_mv', 'loss_vl', 'loss_cmr'))
+    assert 'Epoch(val) [1][3/3]' in output and 'accuracy/top1' in output
+
+
+@pytest.mark.parametrize('tools_dir', [osp.join(REPO, 'tools'),
+                                       MMPRETRAIN_TOOLS],
+                         ids=['ours', 'mmpretrain'])
+def test_test_from_checkpoint(tools_dir, trained, tiny_options, tmp_path):
+    ours = tools_dir != MMPRETRAIN_TOOLS
+    out = tmp_path / 'metrics.json'
+    show_dir = tmp_path / 'vis'
+    output = run(osp.join(tools_dir, 'test.py'),
+                 SMILE_VLM_CONFIG,
+                 str(trained[0] / 'epoch_1.pth'),
+                 '--work-dir',
+                 str(tmp_path),
+                 '--out',
+                 str(out),
+                 '--out-item',
+                 'metrics',
+                 *(['--show-dir', str(show_dir), '--interval', '5']
+                   if ours else []),
+                 *tiny_options,
+                 cwd=str(tmp_path))
+    assert 'Load checkpoint from' in output
+    assert 'Epoch(test) [3/3]' in output
+    metrics = json.loads(out.read_text())
+    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+    if ours:
+        # Every 5th of the 12 test samples (data set indices, unshuffled),
+        # drawn with all views and modalities, and the confusion matrix.
+        assert sorted(p.name for p in show_dir.glob('sample_*.png')) == \
+            ['sample_0_0.png', 'sample_10_0.png', 'sample_5_0.png']
+        assert all(is_png(p) for p in show_dir.glob('sample_*.png'))
+        assert is_png(show_dir / 'confusion_matrix.png')
+
+
+def test_resume_from_checkpoint(trained, tiny_options, tmp_path):
+    output = run(osp.join(REPO, 'tools', 'train.py'),
+                 SMILE_VLM_CONFIG,
+                 '--work-dir',
+                 str(tmp_path),
+                 '--resume',
+                 str(trained[0] / 'epoch_1.pth'),
+                 *tiny_options,
+                 'train_cfg.max_epochs=2',
+                 cwd=str(tmp_path))
+    assert 'resumed epoch: 1, iter: 3' in output
+    assert 'Epoch(train) [2][3/3]' in output
+    assert 'Epoch(train) [1]' not in output
+    assert (tmp_path / 'epoch_2.pth').is_file()
+
+
 @pytest.fixture(scope='module')
 def png_folders(tmp_path_factory):
     """Two classes of four random 32 px RGB images, in class folders."""
@@ -59,71 +155,37 @@ def png_folders(tmp_path_factory):
     return str(root)
 
 
-def data_options(root):
-    return [
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-    ]
+def test_zoo_config_trains_in_our_scope(png_folders, tmp_path):
+    """A plain mmpretrain model and data set (ImageClassifier, ResNet,
+    CustomDataset, PackInputs) resolve through our child registries.
 
+    In-process (a fresh interpreter is already proven by the SMILE-VLM runs
+    above) to save the start-up time of a subprocess.
+    """
+    import logging
 
-@pytest.fixture(scope='module')
-def trained(png_folders, tmp_path_factory):
-    """Work dir after ``tools/train.py`` ran the tiny config for 1 epoch."""
-    work_dir = tmp_path_factory.mktemp('train')
-    run(osp.join(REPO, 'tools', 'train.py'),
-        CONFIG,
-        '--work-dir',
-        str(work_dir),
-        *data_options(png_folders),
-        cwd=str(work_dir))
-    return work_dir
-
-
-def test_train_writes_a_checkpoint_in_our_scope(trained):
-    assert (trained / 'epoch_1.pth').is_file()
+    from mmengine.logging import MMLogger
+    load_tool('train').main([
+        CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options',
+        f'train_dataloader.dataset.data_root={png_folders}',
+        f'val_dataloader.dataset.data_root={png_folders}',
+        f'test_dataloader.dataset.data_root={png_folders}',
+        'log_level=WARNING'
+    ])
+    for handler in list(MMLogger.get_current_instance().handlers):
+        if isinstance(handler, logging.FileHandler) and \
+                handler.baseFilename.startswith(str(tmp_path)):
+            handler.close()
+            MMLogger.get_current_instance().removeHandler(handler)
+    assert (tmp_path / 'epoch_1.pth').is_file()
+    scalars, = tmp_path.glob('*/vis_data/scalars.json')
+    logged = [json.loads(line) for line in scalars.read_text().splitlines()]
+    assert any('accuracy/top1' in entry for entry in logged)
     dumped = Config.fromfile(
-        str(trained / 'resnet-tiny_1xb4-1e_png-folders.py'))
+        str(tmp_path / 'resnet-tiny_1xb4-1e_png-folders.py'))
     assert dumped.default_scope == 'mmfer4d'
-    assert dumped.custom_imports.imports == ['mmfer4d']
-
-
-@pytest.mark.parametrize('tools_dir', [osp.join(REPO, 'tools'),
-                                       MMPRETRAIN_TOOLS],
-                         ids=['ours', 'mmpretrain'])
-def test_test_from_checkpoint(tools_dir, trained, png_folders, tmp_path):
-    out = tmp_path / 'metrics.json'
-    output = run(osp.join(tools_dir, 'test.py'),
-                 CONFIG,
-                 str(trained / 'epoch_1.pth'),
-                 '--work-dir',
-                 str(tmp_path),
-                 '--out',
-                 str(out),
-                 '--out-item',
-                 'metrics',
-                 *data_options(png_folders),
-                 cwd=str(tmp_path))
-    assert 'Load checkpoint from' in output
-    metrics = json.loads(out.read_text())
-    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
-
-
-def test_resume_from_checkpoint(trained, png_folders, tmp_path):
-    output = run(osp.join(REPO, 'tools', 'train.py'),
-                 CONFIG,
-                 '--work-dir',
-                 str(tmp_path),
-                 '--resume',
-                 str(trained / 'epoch_1.pth'),
-                 *data_options(png_folders),
-                 'train_cfg.max_epochs=2',
-                 cwd=str(tmp_path))
-    assert 'resumed epoch: 1, iter: 2' in output
-    assert 'Epoch(train) [2][2/2]' in output
-    assert 'Epoch(train) [1]' not in output
-    assert (tmp_path / 'epoch_2.pth').is_file()
+    assert dumped.model.type == 'ImageClassifier'
 
 
 def test_train_merge_args():
@@ -183,6 +245,8 @@ def test_test_merge_args(tmp_path):
     cfg = test.merge_args(Config.fromfile(CONFIG), args)
     assert cfg.load_from == 'c.pth'
     hook = cfg.default_hooks.visualization
+    # mmpretrain's single-image hook is swapped for the view-aware one.
+    assert hook.type == 'mmfer4d.MultiViewVisualizationHook'
     assert hook.enable is True and hook.out_dir == str(tmp_path)
     assert hook.interval == 3 and hook.show is False
 
@@ -210,7 +274,19 @@ def test_test_flag_errors(capsys):
     with pytest.raises(ValueError, match='tta_pipeline'):
         test.merge_args(cfg, test.parse_args([CONFIG, 'c.pth', '--tta']))
 
+
+
+def test_show_dir_adds_or_keeps_a_visualization_hook():
+    test = load_tool('test')
+    args = test.parse_args([CONFIG, 'c.pth', '--show', '--wait-time', '1'])
+    # No hook: ours is added.
     cfg = Config.fromfile(CONFIG)
     cfg.default_hooks.pop('visualization')
-    with pytest.raises(ValueError, match='visualization hook'):
-        test.merge_args(cfg, test.parse_args([CONFIG, 'c.pth', '--show']))
+    hook = test.merge_args(cfg, args).default_hooks.visualization
+    assert hook.type == 'mmfer4d.MultiViewVisualizationHook'
+    assert hook.show is True and hook.wait_time == 1 and hook.enable is True
+    # Another hook the config chose is kept, only switched on.
+    cfg = Config.fromfile(CONFIG)
+    cfg.default_hooks.visualization = dict(type='MyHook', enable=False)
+    hook = test.merge_args(cfg, args).default_hooks.visualization
+    assert hook.type == 'MyHook' and hook.enable is True
