@@ -363,11 +363,17 @@ def rasterize_view(faces, xy, qs, height, width, zbuf, tview, bary,
 def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
                vertex_colors, params, channels, zbuf, q_lo, key_scale, tview,
                bary, tids, depth_mm, out):
-    """Deferred shading of the visible pixels of one view.
+    """Deferred shading of the visible pixels of one view, in one pass.
+
+    The 8-bit depth is normalised by the foreground's depth range; depth is
+    monotone in the depth key, so that range comes from the extreme keys
+    (a branch-free min / max over the key buffer) and every pixel is then
+    written in a single pass, without a float depth buffer in between.
 
     All per-pixel arithmetic is float32 (ample for 8-bit outputs; the depth
-    in mm is computed in float64) and indices are unsigned (no wrap-around
-    code), which keeps the per-pixel instruction count low.
+    in mm is computed in float64), indices are unsigned (no wrap-around
+    code) and the per-vertex / per-face inputs are read through flat views
+    (constant strides), which keeps the per-pixel instruction count low.
 
     Args:
         faces (np.ndarray): ``(F, 3)`` int32.
@@ -384,10 +390,11 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
         params (np.ndarray): ``(NUM_PARAMS,)`` float64.
         channels (np.ndarray): ``(NUM_CHANNEL_SLOTS,)`` int64 first output
             channel of each modality, -1 when absent.
-        tids (np.ndarray): ``(H, W)`` int32, written: ``tview`` without its
-            spare slot.
-        depth_mm (np.ndarray): ``(H, W)`` float32, written: depth along the
-            viewing axis from the camera in mm, 0 for background.
+        tids (np.ndarray): ``(H * W,)`` int32, written: ``tview`` without
+            its spare slot; or ``(0,)`` when not wanted.
+        depth_mm (np.ndarray): ``(H * W,)`` float32, written: depth along
+            the viewing axis from the camera in mm, 0 for background; or
+            ``(0,)`` when not wanted.
         out (np.ndarray): ``(H, W, C)`` uint8, zero-filled by the caller;
             foreground pixels written.
     """
@@ -415,59 +422,74 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
     has_vcol = vertex_colors.shape[0] > 0
     grey_rgb = c_rgb >= 0 and not has_texture and not has_vcol
     need_bary = need_normal or c_rgb >= 0
+    need_depth = c_depth >= 0 or depth_mm.shape[0] > 0
+    keep_tids = tids.shape[0] > 0
+    keep_depth = depth_mm.shape[0] > 0
     th = texture.shape[0]
     tw = texture.shape[1]
     tex_x_max = np.float32(tw - 1)
     tex_y_max = np.float32(th - 1)
     tex_row = 3 * tw
     tex = texture.reshape(th * tw * 3)
-    height = tids.shape[0]
-    width = tids.shape[1]
+    fflat = faces.reshape(faces.size)
+    nflat = cam_normals.reshape(cam_normals.size)
+    uvflat = uv_tex.reshape(uv_tex.size)
+    height = out.shape[0]
+    width = out.shape[1]
+    npix = height * width
     nchan = out.shape[2]
-    tflat = tids.reshape(height * width)
-    dflat = depth_mm.reshape(height * width)
-    oflat = out.reshape(height * width * nchan)
-    # Depth in mm, and its foreground range for the 8-bit normalisation.
-    dmin = np.inf
-    dmax = -np.inf
-    for p in range(height * width):
-        t = tview[p]
-        tflat[p] = t
-        if t < 0:
-            dflat[p] = 0.0
-            continue
-        q = q_lo + zbuf[p] / key_scale
-        d = dist - q if ortho else 1.0 / q
-        dflat[p] = d
-        dmin = min(dmin, d)
-        dmax = max(dmax, d)
+    oflat = out.reshape(npix * nchan)
+    # Foreground depth range from the extreme keys (depth decreases as the
+    # key grows, in both projections).
+    kmax = ZBUF_EMPTY
+    kmin = -ZBUF_EMPTY - 1
+    for p in range(npix):
+        z = zbuf[p]
+        kmax = max(kmax, z)
+        kmin = min(kmin, z if z != ZBUF_EMPTY else -ZBUF_EMPTY - 1)
+    q_near = q_lo + kmax / key_scale
+    q_far = q_lo + kmin / key_scale
+    dmin = dist - q_near if ortho else 1.0 / q_near
+    dmax = dist - q_far if ortho else 1.0 / q_far
     if depth_range > 0.0:
         dmin = dist - depth_range
         dmax = dist + depth_range
     dscale = np.float32(254.0 / (dmax - dmin) if dmax > dmin else 0.0)
     dnear = np.float32(dmax)
-    for p in range(height * width):
+    for p in range(npix):
         t = tview[p]
+        if keep_tids:
+            tids[p] = t
         if t < 0:
+            if keep_depth:
+                depth_mm[p] = 0.0
             continue
         o = np.uint64(p * nchan)
         if c_mask >= 0:
             oflat[o + np.uint64(c_mask)] = 255
-        if c_depth >= 0:
-            val = np.float32(255.0)
-            if dscale > f0:
-                val = min(max(np.float32(1.5) + (dnear - dflat[p]) * dscale,
-                              f1), f255)
-            oflat[o + np.uint64(c_depth)] = np.uint8(val)
+        if need_depth:
+            q = q_lo + zbuf[p] / key_scale
+            d = np.float32(dist - q if ortho else 1.0 / q)
+            if keep_depth:
+                depth_mm[p] = d
+            if c_depth >= 0:
+                val = np.float32(255.0)
+                if dscale > f0:
+                    val = min(max(np.float32(1.5) + (dnear - d) * dscale,
+                                  f1), f255)
+                oflat[o + np.uint64(c_depth)] = np.uint8(val)
         if not need_bary:
             continue
         u = np.uint64(t)
-        i0 = np.uint64(faces[u, 0])
-        i1 = np.uint64(faces[u, 1])
-        i2 = np.uint64(faces[u, 2])
         b0 = bary[np.uint64(2 * p)]
         b1 = bary[np.uint64(2 * p + 1)]
         b2 = f1 - b0 - b1
+        if not ortho or need_normal or has_vcol:
+            i0 = np.uint64(fflat[np.uint64(3) * u])
+            i1 = np.uint64(fflat[np.uint64(3) * u + np.uint64(1)])
+            i2 = np.uint64(fflat[np.uint64(3) * u + np.uint64(2)])
+        else:
+            i0 = i1 = i2 = np.uint64(0)
         if not ortho:
             # Screen-space weights -> perspective-correct weights.
             b0 *= qs[i0]
@@ -478,12 +500,18 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
             b1 *= r
             b2 *= r
         if need_normal:
-            nx = (b0 * cam_normals[i0, 0] + b1 * cam_normals[i1, 0] +
-                  b2 * cam_normals[i2, 0])
-            ny = (b0 * cam_normals[i0, 1] + b1 * cam_normals[i1, 1] +
-                  b2 * cam_normals[i2, 1])
-            nz = (b0 * cam_normals[i0, 2] + b1 * cam_normals[i1, 2] +
-                  b2 * cam_normals[i2, 2])
+            n0 = np.uint64(3) * i0
+            n1 = np.uint64(3) * i1
+            n2 = np.uint64(3) * i2
+            nx = b0 * nflat[n0] + b1 * nflat[n1] + b2 * nflat[n2]
+            n0 += np.uint64(1)
+            n1 += np.uint64(1)
+            n2 += np.uint64(1)
+            ny = b0 * nflat[n0] + b1 * nflat[n1] + b2 * nflat[n2]
+            n0 += np.uint64(1)
+            n1 += np.uint64(1)
+            n2 += np.uint64(1)
+            nz = b0 * nflat[n0] + b1 * nflat[n1] + b2 * nflat[n2]
             norm2 = nx * nx + ny * ny + nz * nz
             if norm2 > np.float32(1e-20):
                 # Two-sided: a triangle seen from its back shows its
@@ -515,10 +543,12 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
                     oflat[k + np.uint64(1)] = grey
                     oflat[k + np.uint64(2)] = grey
         if c_rgb >= 0 and has_texture:
-            fx = (b0 * uv_tex[u, 0, 0] + b1 * uv_tex[u, 1, 0] +
-                  b2 * uv_tex[u, 2, 0])
-            fy = (b0 * uv_tex[u, 0, 1] + b1 * uv_tex[u, 1, 1] +
-                  b2 * uv_tex[u, 2, 1])
+            e = np.uint64(6) * u
+            fx = (b0 * uvflat[e] + b1 * uvflat[e + np.uint64(2)] +
+                  b2 * uvflat[e + np.uint64(4)])
+            fy = (b0 * uvflat[e + np.uint64(1)] +
+                  b1 * uvflat[e + np.uint64(3)] +
+                  b2 * uvflat[e + np.uint64(5)])
             fx = min(max(fx, f0), tex_x_max)
             fy = min(max(fy, f0), tex_y_max)
             tx = np.int64(fx)
@@ -580,12 +610,16 @@ def render_kernel(vertices, faces, face_uvs, texture, vertex_colors,
             and ``(2 * (H * W + 1),)`` float32 per-view scratch (see
             :func:`rasterize_view`).
         tids (np.ndarray): ``(V, H, W)`` int32, written: visible triangle
-            per pixel, -1 for background.
-        depth_mm (np.ndarray): ``(V, H, W)`` float32, written.
+            per pixel, -1 for background; or ``(0, H, W)`` when not wanted.
+        depth_mm (np.ndarray): ``(V, H, W)`` float32, written; or ``(0, H,
+            W)`` when not wanted.
         out (np.ndarray): ``(V, H, W, C)`` uint8, zero-filled by the caller.
     """
-    height = tids.shape[1]
-    width = tids.shape[2]
+    height = out.shape[1]
+    width = out.shape[2]
+    npix = height * width
+    no_tids = np.empty(0, np.int32)
+    no_depth = np.empty(0, np.float32)
     if normals.shape[0] > 0:
         vertex_normals(vertices, faces, normals)
     if uv_tex.shape[0] > 0:
@@ -598,9 +632,11 @@ def render_kernel(vertices, faces, face_uvs, texture, vertex_colors,
         tview[:] = -1
         q_lo, key_scale = rasterize_view(faces, xy, qs, height, width, zbuf,
                                          tview, bary, face_sign)
+        tv = tids[v].reshape(npix) if tids.shape[0] > 0 else no_tids
+        dv = depth_mm[v].reshape(npix) if depth_mm.shape[0] > 0 else no_depth
         shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
                    vertex_colors, params, channels, zbuf, q_lo, key_scale,
-                   tview, bary, tids[v], depth_mm[v], out[v])
+                   tview, bary, tv, dv, out[v])
 
 
 KERNELS = (vertex_normals, texel_coordinates, project_view, rasterize_view,

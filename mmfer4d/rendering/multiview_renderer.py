@@ -311,10 +311,11 @@ class MultiViewRenderer:
         zbuf = self._buffer('zbuf', (npix, ), np.int32)
         tview = self._buffer('tview', (npix, ), np.int32)
         bary = self._buffer('bary', (2 * npix, ), np.float32)
-        tids = (np.empty((nv, height, width), np.int32) if return_face_index
-                else self._buffer('tids', (nv, height, width), np.int32))
-        depth = (np.empty((nv, height, width), np.float32) if return_depth
-                 else self._buffer('depth', (nv, height, width), np.float32))
+        # Unwanted per-pixel outputs are passed empty (the kernel skips them).
+        tids = np.empty((nv if return_face_index else 0, height, width),
+                        np.int32)
+        depth = np.empty((nv if return_depth else 0, height, width),
+                         np.float32)
         out = np.zeros((nv, height, width, self.num_channels), np.uint8)
         K.render_kernel(vertices, faces, face_uvs, texture, colors,
                         self.rotations, self._params(mesh), self.channels,
