@@ -139,11 +139,6 @@ def merge_args(cfg, args):
             './work_dirs',
             osp.splitext(osp.basename(args.config))[0])
 
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-
     if args.amp:
         if cfg.get('optim_wrapper', None) is None:
             raise ValueError(f'{args.config}: --amp needs `optim_wrapper` '
@@ -168,6 +163,11 @@ def merge_args(cfg, args):
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # After --cfg-options, which may still name val_dataloader fields.
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
     # After --cfg-options, so that the defaults see the final num_workers.
     set_dataloader_defaults(cfg, args.no_pin_memory,
                             args.no_persistent_workers)

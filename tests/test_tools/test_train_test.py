@@ -245,8 +245,9 @@ def test_test_merge_args(tmp_path):
     cfg = test.merge_args(Config.fromfile(CONFIG), args)
     assert cfg.load_from == 'c.pth'
     hook = cfg.default_hooks.visualization
-    # mmpretrain's single-image hook is swapped for the view-aware one.
-    assert hook.type == 'mmfer4d.MultiViewVisualizationHook'
+    # The view-aware hook (the runtime default, or swapped in for
+    # mmpretrain's single-image one).
+    assert hook.type.split('.')[-1] == 'MultiViewVisualizationHook'
     assert hook.enable is True and hook.out_dir == str(tmp_path)
     assert hook.interval == 3 and hook.show is False
 
@@ -275,7 +276,6 @@ def test_test_flag_errors(capsys):
         test.merge_args(cfg, test.parse_args([CONFIG, 'c.pth', '--tta']))
 
 
-
 def test_show_dir_adds_or_keeps_a_visualization_hook():
     test = load_tool('test')
     args = test.parse_args([CONFIG, 'c.pth', '--show', '--wait-time', '1'])
@@ -285,6 +285,11 @@ def test_show_dir_adds_or_keeps_a_visualization_hook():
     hook = test.merge_args(cfg, args).default_hooks.visualization
     assert hook.type == 'mmfer4d.MultiViewVisualizationHook'
     assert hook.show is True and hook.wait_time == 1 and hook.enable is True
+    # mmpretrain's single-image hook: swapped for ours.
+    cfg = Config.fromfile(CONFIG)
+    cfg.default_hooks.visualization = dict(type='VisualizationHook')
+    hook = test.merge_args(cfg, args).default_hooks.visualization
+    assert hook.type == 'mmfer4d.MultiViewVisualizationHook'
     # Another hook the config chose is kept, only switched on.
     cfg = Config.fromfile(CONFIG)
     cfg.default_hooks.visualization = dict(type='MyHook', enable=False)

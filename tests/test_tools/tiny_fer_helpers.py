@@ -36,8 +36,7 @@ def tiny_smile_vlm_options(config=SMILE_VLM_CONFIG,
     Args:
         config (str): The config; its ``RenderMultiView`` steps are looked
             up to override their ``size``.
-        validate (bool): Also shrink ``val_dataloader``; False for runs with
-            ``--no-validate`` (which removes it before the options merge).
+        validate (bool): Also shrink ``val_dataloader``. Defaults to True.
 
     Returns:
         list[str]: ``key=value`` entries (for ``--cfg-options``).

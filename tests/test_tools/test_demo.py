@@ -1,0 +1,148 @@
+# Copyright (c) mmfer4d contributors. All rights reserved.
+"""tools/demo.py (the `make demo` job) on a really tiny setting.
+
+Five subjects (fold 0 of 5: four train, one test), one epoch, 32 px, no
+data-loader workers: the orchestration runs end to end in seconds and
+writes the JSON, the Markdown table and the PNGs. No accuracy is asserted.
+"""
+import glob
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.join(HERE, '..', '..')
+TOOLS = osp.join(ROOT, 'tools')
+TINY = [
+    '--num-subjects', '5', '--epochs', '1', '--img-size', '32',
+    '--num-workers', '0'
+]
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        f'_tool_{name}', osp.join(TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def demo():
+    return _load_tool('demo')
+
+
+@pytest.fixture(scope='module')
+def main_run(demo, tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('demo')
+    records = demo.main(['--work-dir', str(work_dir), '--what', 'main'] +
+                        TINY)
+    return work_dir, records
+
+
+def test_main_writes_results_pictures_and_table(main_run, capsys):
+    work_dir, records = main_run
+    assert set(records) == {'smile-vlm', 'smile-vlm-linear'}
+    for name in ('browse_dataset.png', 'confusion_matrix.png', 'tsne.png',
+                 'results.json', 'leaderboard.md'):
+        path = osp.join(work_dir, name)
+        assert osp.isfile(path) and osp.getsize(path) > 0, name
+    with open(osp.join(work_dir, 'results.json')) as f:
+        results = json.load(f)
+    assert results['benchmark'] == 'synthetic'
+    zero_shot = results['runs']['smile-vlm']
+    metrics = zero_shot['folds']['0']
+    # One held-out subject: 6 expressions x intensities 3-4.
+    assert sum(map(sum, metrics['fer/confusion_matrix'])) == 12
+    assert 0.0 <= metrics['fer/top1'] <= 100.0
+    assert {'fer/acc_intensity_3', 'fer/acc_intensity_4'} <= set(metrics)
+    assert zero_shot['protocol']['intensities'] == [3, 4]
+    assert zero_shot['protocol']['folds'] == 5
+    assert results['runs']['smile-vlm-linear']['evaluation'] == \
+        'linear probe'
+    assert results['outputs']['data']['test'] == dict(samples=12,
+                                                       subjects=1)
+    table = open(osp.join(work_dir, 'leaderboard.md')).read()
+    assert 'Synthetic benchmark' in table
+    assert table.count('| SMILE-VLM |') == 2
+    # The RESULTS.json of each run is readable by tools/leaderboard.py.
+    board = _load_tool('leaderboard')
+    code = board.main([
+        osp.join(work_dir, 'smile-vlm', 'RESULTS.json'), '--benchmark',
+        'synthetic'
+    ])
+    assert code in (None, 0)
+
+
+def test_linear_probe_starts_from_the_trained_checkpoint(main_run):
+    work_dir, _ = main_run
+    log = open(glob.glob(
+        osp.join(work_dir, 'smile-vlm-linear', '*', '*.log'))[0]).read()
+    ckpt = osp.join(str(work_dir), 'smile-vlm', 'epoch_1.pth')
+    assert f'load model from: {ckpt}' in log
+
+
+def test_later_invocation_adds_rows_to_the_same_table(demo, main_run):
+    work_dir, _ = main_run
+    records = demo.main(['--work-dir', str(work_dir), '--what', 'baseline',
+                         '--no-pictures'] + TINY)
+    assert set(records) == {'smile-vlm', 'smile-vlm-linear', 'mv-ce'}
+    table = open(osp.join(work_dir, 'leaderboard.md')).read()
+    assert 'Multi-view CE baseline' in table and '| SMILE-VLM |' in table
+
+
+def test_size_options_rewrite_every_pipeline_and_schedule(demo):
+    cfg = Config.fromfile(demo.RUNS['smile-vlm-pseudo']['config'])
+    args = demo.parse_args(['--epochs', '3', '--img-size', '40',
+                            '--num-subjects', '7', '--num-workers', '0'])
+    demo.apply_size_options(cfg, args)
+    sizes = [
+        step['size'] for pipeline in demo._pipelines(cfg)
+        for step in pipeline if step['type'] == 'RenderMultiView'
+    ]
+    # train, val, test and the PseudoLabelHook's pipeline.
+    assert sizes == [40] * 4
+    assert cfg.train_dataloader.dataset.num_subjects == 7
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.train_cfg.max_epochs == 3
+    assert cfg.param_scheduler[-1]['end'] == 3
+    assert cfg.custom_hooks[0]['num_workers'] == 0
+
+
+def test_format_confusion_aligns_rows(demo):
+    text = demo.format_confusion([[2, 0], [1, 3]], ['anger', 'fear'])
+    lines = text.splitlines()
+    assert lines[2].split() == ['anger', '2', '0']
+    assert lines[3].split() == ['fear', '1', '3']
+
+
+@pytest.mark.parametrize('name', sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py'))))
+def test_demo_configs_build(name):
+    """Every demo config builds its model and its data sets."""
+    from mmengine.registry import init_default_scope
+
+    import mmfer4d  # noqa: F401
+    from mmfer4d.registry import DATASETS, MODELS
+    init_default_scope('mmfer4d')
+    cfg = Config.fromfile(name)
+    if 'resnet50' in name:
+        # Real size: only check the config names a 512-d model and the
+        # GPU-sized loaders (building it needs the CLIP weights).
+        assert cfg.model.projector.get('out_channels', 512) == 512
+        assert cfg.train_dataloader.num_workers == 8
+        return
+    model_cfg = cfg.model.copy()
+    model_cfg.pop('init_cfg', None)
+    model = MODELS.build(model_cfg)
+    assert model.num_classes == 6
+    for field in ('train_dataloader', 'test_dataloader'):
+        ds_cfg = cfg[field].dataset.copy()
+        ds_cfg.update(num_subjects=5)
+        dataset = DATASETS.build(ds_cfg)
+        assert len(dataset) > 0
+        sample = dataset[0]
+        assert sample['inputs'].shape[-3:] == (4, cfg.img_size, cfg.img_size)
