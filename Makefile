@@ -12,7 +12,8 @@ MMCV_SPEC ?= mmcv-lite>=2.0.0,<2.3.0
 STAMP := $(VENV)/.mmfer4d-installed
 PYTEST_ARGS ?=
 
-.PHONY: venv test demo demo-4d demo-full clean-venv
+.PHONY: venv test demo demo-intensities demo-ssl demo-baseline demo-4d \
+	demo-extra demo-full clean-venv
 
 venv: $(STAMP)
 
@@ -26,8 +27,40 @@ $(STAMP): setup.py requirements/runtime.txt requirements/tests.txt
 test: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
+# The main job: SMILE-VLM (tiny config) on SyntheticFER3D, zero-shot and
+# linear probe (about 10 min on 2 CPU cores). Every demo target writes into
+# $(DEMO_DIR) and reprints one table with every run done so far.
+DEMO_DIR ?= work_dirs/demo
+DEMO_ARGS ?=
+
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py --what main --work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# All four intensity levels; accuracy per level.
+demo-intensities: $(STAMP)
+	$(PY) tools/demo.py --what intensities --work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# Self-supervised (pseudo text source): zero-shot, clustering, linear probe.
+demo-ssl: $(STAMP)
+	$(PY) tools/demo.py --what ssl --work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# Same backbone and views trained with cross-entropy only.
+demo-baseline: $(STAMP)
+	$(PY) tools/demo.py --what baseline --work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# SyntheticFER4D sequences: SampleFrames + temporal fusion.
+demo-4d: $(STAMP)
+	$(PY) tools/demo.py --what 4d --work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# The four above in one go (about four times the time of `make demo`).
+demo-extra: $(STAMP)
+	$(PY) tools/demo.py --what intensities ssl baseline 4d \
+		--work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# Real-size configs, 10-fold cross-validation: for a machine with a GPU.
+demo-full: $(STAMP)
+	$(PY) tools/demo.py --what main --full --work-dir work_dirs/demo-full \
+		$(DEMO_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

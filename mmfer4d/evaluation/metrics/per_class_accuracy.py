@@ -33,6 +33,10 @@ class PerClassAccuracy(BaseMetric):
     - ``confusion_matrix``: ``(C, C)`` list of lists of int counts,
       ``[true][predicted]``; its class order is the data set's
       ``classes``, also returned as ``classes``.
+    - ``acc_intensity_{k}``: accuracy on the samples of intensity level
+      ``k`` (the ``intensity`` metainfo: 0 neutral, 1..4 low..highest, as
+      in BU-3DFE), for every level present, when ``per_intensity`` is
+      True and the samples carry it; ``-1`` (unknown) is left out.
 
     Args:
         num_classes (int, optional): Number of classes. Defaults to the
@@ -42,6 +46,8 @@ class PerClassAccuracy(BaseMetric):
             set's ``metainfo['classes']``.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
         prefix (str, optional): Key prefix. Defaults to 'fer'.
+        per_intensity (bool): Also report ``acc_intensity_{k}``.
+            Defaults to True.
 
     Examples:
         >>> val_evaluator = dict(type='PerClassAccuracy')
@@ -52,21 +58,25 @@ class PerClassAccuracy(BaseMetric):
                  num_classes: Optional[int] = None,
                  classes: Optional[Sequence[str]] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 per_intensity: bool = True) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.num_classes = num_classes
         self.classes = None if classes is None else list(classes)
+        self.per_intensity = per_intensity
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             width = None
             if sample.get('pred_score') is not None:
                 width = int(sample['pred_score'].shape[-1])
+            intensity = sample.get('intensity', None)
             self.results.append(
                 dict(
                     pred_label=predicted_label(sample),
                     gt_label=to_label(sample['gt_label']),
-                    num_scores=width))
+                    num_scores=width,
+                    intensity=None if intensity is None else int(intensity)))
 
     def _num_classes(self, results: List[dict]) -> int:
         if self.num_classes is not None:
@@ -98,6 +108,24 @@ class PerClassAccuracy(BaseMetric):
             if (support > 0).any() else float('nan'))
         for name, acc in zip(names, per_class):
             metrics[f'acc_{name}'] = float(acc)
+        if self.per_intensity:
+            metrics.update(self._per_intensity(results))
         metrics['confusion_matrix'] = matrix.tolist()
         metrics['classes'] = list(names[:num_classes])
         return metrics
+
+    @staticmethod
+    def _per_intensity(results: List[dict]) -> dict:
+        """``{acc_intensity_k: accuracy}`` over the levels present."""
+        hits, counts = {}, {}
+        for r in results:
+            level = r.get('intensity')
+            if level is None or level < 0:
+                continue
+            counts[level] = counts.get(level, 0) + 1
+            hits[level] = hits.get(level, 0) + int(
+                r['pred_label'] == r['gt_label'])
+        return {
+            f'acc_intensity_{k}': 100.0 * hits[k] / counts[k]
+            for k in sorted(counts)
+        }

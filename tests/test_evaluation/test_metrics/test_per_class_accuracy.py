@@ -62,3 +62,28 @@ def test_label_out_of_range_raises():
                                pred_label=torch.tensor([0]))])
     with pytest.raises(ValueError, match='labels must lie'):
         metric.evaluate(1)
+
+
+def test_per_intensity_accuracy_by_hand():
+    # Level 1: 1 of 3 right; level 4: 2 of 2; unknown (-1) and missing
+    # intensities count in top1 but in no level.
+    gt = [0, 1, 2, 0, 1, 2, 0]
+    pred = [0, 0, 1, 0, 1, 0, 0]
+    levels = [1, 1, 1, 4, 4, -1, None]
+    samples = []
+    for s, level in zip(_samples(gt, pred), levels):
+        if level is not None:
+            s.set_metainfo(dict(intensity=level))
+        samples.append(s.to_dict())
+    metric = PerClassAccuracy(num_classes=3)
+    metric.process(None, samples)
+    out = metric.evaluate(len(samples))
+    assert out['fer/acc_intensity_1'] == pytest.approx(100 / 3)
+    assert out['fer/acc_intensity_4'] == pytest.approx(100.0)
+    assert out['fer/top1'] == pytest.approx(100 * 4 / 7)
+    assert not any(k.startswith('fer/acc_intensity_')
+                   for k in out if k not in ('fer/acc_intensity_1',
+                                             'fer/acc_intensity_4'))
+    off = PerClassAccuracy(num_classes=3, per_intensity=False)
+    off.process(None, samples)
+    assert not any('intensity' in k for k in off.evaluate(len(samples)))

@@ -1,0 +1,64 @@
+# SMILE-VLM (Behzad, arXiv 2506.01203): the `make demo` run. The tiny
+# config (ResNet-18, 16 base channels, 2-layer random-init text tower,
+# D = 128, all three losses, `label` text source) sized for a 2-core CPU:
+# 96 px depth + normal renders of 3 views cropped to the face (70 mm
+# half-width), a 16-channel stem, 40 epochs at lr 2e-3.
+# SyntheticFER3D, BU-3DFE-style protocol (six expressions, intensities 3-4),
+# one subject-independent split: fold 0 of 5 = 80 training and 20 test
+# subjects (960 / 240 scans). See configs/demo/README.md.
+_base_ = ['../smile_vlm/smile-vlm_resnet18-w16_scratch_1xb32-20e_synthetic-fer3d-3view.py']
+
+img_size = 96
+# Half-width of the renders about the nose tip, mm: brows to chin fill the
+# image (the default 95 mm leaves a wide black border).
+extent_mm = 70.0
+views = ('front', 'left', 'right')
+num_folds = 5
+fold = 0
+max_epochs = 40
+
+# The default stem has 64 channels whatever `base_channels` is; at 64 px
+# it costs more than the four stages together.
+model = dict(backbone=dict(stem_channels=16))
+
+# Depth and normals need no texture: skip drawing it.
+train_pipeline = [
+    dict(type='SynthesizeFaceMesh', with_texture=False),
+    dict(type='NormalizeFace'),
+    dict(type='RandomMeshAugment'),
+    dict(type='RenderMultiView', views=views, size=img_size,
+         modalities=('depth', 'normal'), extent_mm=extent_mm),
+    dict(type='PackMultiViewInputs'),
+]
+test_pipeline = [
+    dict(type='SynthesizeFaceMesh', with_texture=False),
+    dict(type='NormalizeFace'),
+    dict(type='RenderMultiView', views=views, size=img_size,
+         modalities=('depth', 'normal'), extent_mm=extent_mm),
+    dict(type='PackMultiViewInputs'),
+]
+
+# One worker renders fast enough for the model on 2 cores.
+train_dataloader = dict(
+    num_workers=1,
+    dataset=dict(num_folds=num_folds, fold=fold, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=1,
+    dataset=dict(num_folds=num_folds, fold=fold, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# Accuracy, per-class and per-intensity accuracy and the confusion matrix.
+val_evaluator = dict(_delete_=True, type='PerClassAccuracy')
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=1e-5,
+         by_epoch=True, begin=1, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
