@@ -22,7 +22,7 @@ they may not contradict it.
 import argparse
 import sys
 
-from mmfer4d.leaderboards import (PROTOCOL_KEYS, ProtocolMismatchError,
+from mmfer4d.leaderboards import (ProtocolMismatchError,
                                   format_markdown, list_benchmarks,
                                   load_leaderboard, load_results,
                                   rank_results)

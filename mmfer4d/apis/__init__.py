@@ -6,7 +6,8 @@ from .kfold import (aggregate_folds, describe_protocol, fold_has_checkpoint,
                     run_fold, set_fold)
 
 __all__ = [
-    'FERInferencer', 'save_views',     'aggregate_folds', 'describe_protocol', 'fold_has_checkpoint',
+    'FERInferencer', 'save_views', 'aggregate_folds', 'describe_protocol',
+    'fold_has_checkpoint',
     'fold_is_done', 'fold_work_dir', 'format_kfold_markdown',
     'iter_dataset_cfgs', 'leaderboard_values', 'pool_predictions',
     'run_fold', 'set_fold'

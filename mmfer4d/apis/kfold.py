@@ -29,7 +29,7 @@ import os
 import os.path as osp
 import pickle
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 

@@ -89,9 +89,9 @@ def fold_summary(data_list: Sequence[dict],
             classes) else str(label)
         lines.append(f'    {name:<16}{by_class[label]:>6}')
     by_subject = Counter(info['subject'] for info in data_list)
-    lines.append(f'Subjects: {len(by_subject)} '
-                 f'(samples per subject: min {min(by_subject.values(), default=0)}, '
-                 f'max {max(by_subject.values(), default=0)})')
+    per_subject = list(by_subject.values()) or [0]
+    lines.append(f'Subjects: {len(by_subject)} (samples per subject: '
+                 f'min {min(per_subject)}, max {max(per_subject)})')
     if fold_of:
         by_fold = Counter(fold_of[info['subject']] for info in data_list)
         subj_fold = Counter(fold_of[s] for s in by_subject)

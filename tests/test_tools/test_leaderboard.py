@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 
-from mmfer4d.leaderboards import (ProtocolMismatchError, list_benchmarks,
+from mmfer4d.leaderboards import (list_benchmarks,
                                   load_leaderboard, load_results,
                                   rank_results)
 

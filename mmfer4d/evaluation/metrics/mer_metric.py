@@ -1,12 +1,12 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """Micro-expression recognition metric: UF1 and UAR."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
 from mmfer4d.registry import METRICS
-from .utils import class_names, confusion_matrix, predicted_label, to_label
+from .single_label_metric import BaseSingleLabelMetric
+from .utils import class_names, confusion_matrix
 
 
 def uf1_uar(pred: Sequence[int], gt: Sequence[int],
@@ -47,7 +47,7 @@ def uf1_uar(pred: Sequence[int], gt: Sequence[int],
 
 
 @METRICS.register_module()
-class MERMetric(BaseMetric):
+class MERMetric(BaseSingleLabelMetric):
     """UF1 and UAR of micro-expression recognition.
 
     **Pooling.** The MER literature (MEGC 2018/2019 composite data set,
@@ -78,38 +78,10 @@ class MERMetric(BaseMetric):
     """
     default_prefix = 'mer'
 
-    def __init__(self,
-                 num_classes: Optional[int] = None,
-                 classes: Optional[Sequence[str]] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.num_classes = num_classes
-        self.classes = None if classes is None else list(classes)
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            width = None
-            if sample.get('pred_score') is not None:
-                width = int(sample['pred_score'].shape[-1])
-            self.results.append(
-                dict(
-                    pred_label=predicted_label(sample),
-                    gt_label=to_label(sample['gt_label']),
-                    num_scores=width))
-
     def compute_metrics(self, results: List[dict]) -> dict:
         pred = [r['pred_label'] for r in results]
         gt = [r['gt_label'] for r in results]
-        num_classes = self.num_classes
-        if num_classes is None and self.classes is not None:
-            num_classes = len(self.classes)
-        if num_classes is None and self.dataset_meta and \
-                self.dataset_meta.get('classes'):
-            num_classes = len(self.dataset_meta['classes'])
-        if num_classes is None:
-            widths = [r['num_scores'] for r in results if r['num_scores']]
-            num_classes = max(widths + [max(pred + gt) + 1])
+        num_classes = self._num_classes(results)
         names = class_names(num_classes, self.classes, self.dataset_meta)
         scores = uf1_uar(pred, gt, num_classes)
         metrics = dict(

@@ -3,14 +3,14 @@
 from typing import List, Optional, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 
 from mmfer4d.registry import METRICS
-from .utils import class_names, confusion_matrix, predicted_label, to_label
+from .single_label_metric import BaseSingleLabelMetric
+from .utils import class_names, confusion_matrix
 
 
 @METRICS.register_module()
-class PerClassAccuracy(BaseMetric):
+class PerClassAccuracy(BaseSingleLabelMetric):
     """Top-1 accuracy, per-class accuracy and the confusion matrix.
 
     The 3D/4D FER literature (BU-3DFE, Bosphorus, BU-4DFE) reports the
@@ -60,34 +60,8 @@ class PerClassAccuracy(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  per_intensity: bool = True) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.num_classes = num_classes
-        self.classes = None if classes is None else list(classes)
+        super().__init__(num_classes, classes, collect_device, prefix)
         self.per_intensity = per_intensity
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            width = None
-            if sample.get('pred_score') is not None:
-                width = int(sample['pred_score'].shape[-1])
-            intensity = sample.get('intensity', None)
-            self.results.append(
-                dict(
-                    pred_label=predicted_label(sample),
-                    gt_label=to_label(sample['gt_label']),
-                    num_scores=width,
-                    intensity=None if intensity is None else int(intensity)))
-
-    def _num_classes(self, results: List[dict]) -> int:
-        if self.num_classes is not None:
-            return self.num_classes
-        if self.classes is not None:
-            return len(self.classes)
-        if self.dataset_meta and self.dataset_meta.get('classes'):
-            return len(self.dataset_meta['classes'])
-        widths = [r['num_scores'] for r in results if r['num_scores']]
-        labels = [max(r['pred_label'], r['gt_label']) + 1 for r in results]
-        return max(widths + labels)
 
     def compute_metrics(self, results: List[dict]) -> dict:
         num_classes = self._num_classes(results)
