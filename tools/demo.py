@@ -76,7 +76,7 @@ RUNS = {
         method='SMILE-VLM', supervision='weak (label prompts)',
         evaluation='linear probe'),
     'smile-vlm-i1234': dict(
-        config=_cfg('smile-vlm_resnet18-w16_scratch_1xb32-40e_'
+        config=_cfg('smile-vlm_resnet18-w16_scratch_1xb32-30e_'
                     'synthetic-fer3d-i1234-3view-96px'),
         method='SMILE-VLM', supervision='weak (label prompts)',
         evaluation='zero-shot'),

@@ -12,6 +12,10 @@ img_size = 96
 # Half-width of the renders about the nose tip, mm: brows to chin fill the
 # image (the default 95 mm leaves a wide black border).
 extent_mm = 70.0
+# The cameras orbit a point 40 mm behind the nose tip, near the middle of
+# the face's depth: orbiting the nose tip itself swings the far cheek out
+# of a 45-degree view.
+center = (0.0, 0.0, -40.0)
 views = ('front', 'left', 'right')
 num_folds = 5
 fold = 0
@@ -19,7 +23,12 @@ max_epochs = 40
 
 # The default stem has 64 channels whatever `base_channels` is; at 64 px
 # it costs more than the four stages together.
-model = dict(backbone=dict(stem_channels=16))
+# A 3 x 3 grid of the last feature map instead of global pooling: on an
+# aligned face, where a feature lies (brow or mouth corner) matters; this
+# took held-out accuracy from about 90% to 93% here.
+model = dict(
+    backbone=dict(stem_channels=16),
+    neck=dict(type='MultiViewNeck', spatial_grid=3))
 
 # Depth and normals need no texture: skip drawing it.
 train_pipeline = [
@@ -27,14 +36,16 @@ train_pipeline = [
     dict(type='NormalizeFace'),
     dict(type='RandomMeshAugment'),
     dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal'), extent_mm=extent_mm),
+         modalities=('depth', 'normal'), extent_mm=extent_mm,
+         center=center),
     dict(type='PackMultiViewInputs'),
 ]
 test_pipeline = [
     dict(type='SynthesizeFaceMesh', with_texture=False),
     dict(type='NormalizeFace'),
     dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal'), extent_mm=extent_mm),
+         modalities=('depth', 'normal'), extent_mm=extent_mm,
+         center=center),
     dict(type='PackMultiViewInputs'),
 ]
 
