@@ -32,3 +32,20 @@ def test_errors():
         neck(torch.randn(5))
     with pytest.raises(ValueError, match='token_pool'):
         MultiViewNeck(token_pool='max')
+
+
+def test_spatial_grid_keeps_layout():
+    # Two maps with the same global mean but the feature in different
+    # quadrants: global pooling cannot tell them apart, a 2 x 2 grid can.
+    top = torch.zeros(1, 1, 4, 4)
+    top[..., :2, :2] = 1.0
+    bottom = torch.zeros(1, 1, 4, 4)
+    bottom[..., 2:, 2:] = 1.0
+    assert torch.equal(MultiViewNeck()(top), MultiViewNeck()(bottom))
+    grid = MultiViewNeck(spatial_grid=2)
+    assert torch.equal(grid(top), torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
+    assert torch.equal(grid(bottom), torch.tensor([[0.0, 0.0, 0.0, 1.0]]))
+    maps = torch.randn(6, 8, 3, 3)
+    assert grid(maps, num_views=3).shape == (2, 3, 8 * 4)
+    with pytest.raises(ValueError, match='spatial_grid'):
+        MultiViewNeck(spatial_grid=0)
