@@ -5,7 +5,7 @@
 # half-width), a 16-channel stem, 40 epochs at lr 2e-3.
 # SyntheticFER3D, BU-3DFE-style protocol (six expressions, intensities 3-4),
 # one subject-independent split: fold 0 of 5 = 80 training and 20 test
-# subjects (960 / 240 scans). See configs/demo/README.md.
+# subjects (960 / 240 scans). Results: the README.
 _base_ = ['../smile_vlm/smile-vlm_resnet18-w16_scratch_1xb32-20e_synthetic-fer3d-3view.py']
 
 img_size = 96

@@ -8,13 +8,20 @@
 _base_ = ['../smile_vlm/smile-vlm_resnet18-w16_scratch_1xb8-20e_synthetic-fer4d-3view.py']
 
 img_size = 64
+# Framing as in the 3D demo: a 70 mm half-width, cameras orbiting a point
+# 40 mm behind the nose tip.
+extent_mm = 70.0
+center = (0.0, 0.0, -40.0)
 views = ('front', 'left', 'right')
 num_frames = 4
 num_folds = 5
 fold = 0
 max_epochs = 20
 
-model = dict(backbone=dict(stem_channels=16))
+# The last feature map is 2 x 2 at 64 px: keep the grid (see the 3D demo).
+model = dict(
+    backbone=dict(stem_channels=16),
+    neck=dict(type='MultiViewNeck', spatial_grid=2))
 
 train_pipeline = [
     dict(type='SampleFrames', num_frames=num_frames, mode='uniform'),
@@ -22,7 +29,8 @@ train_pipeline = [
     dict(type='NormalizeFace'),
     dict(type='RandomMeshAugment'),
     dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal')),
+         modalities=('depth', 'normal'), extent_mm=extent_mm,
+         center=center),
     dict(type='PackMultiViewInputs'),
 ]
 test_pipeline = [
@@ -31,7 +39,8 @@ test_pipeline = [
     dict(type='SynthesizeFaceSequence', with_texture=False),
     dict(type='NormalizeFace'),
     dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal')),
+         modalities=('depth', 'normal'), extent_mm=extent_mm,
+         center=center),
     dict(type='PackMultiViewInputs'),
 ]
 
