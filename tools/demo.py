@@ -675,6 +675,10 @@ def main(argv=None):
               f'{args.threads or torch.get_num_threads()} training '
               f'thread(s), work dir {work_dir}', logger=logger)
 
+    # Runs of this invocation; other runs are re-read from results.json
+    # before every write, so demo targets run side by side keep each
+    # other's rows.
+    own = {}
     records = collect_records(work_dir)
     outputs = {}
     if 'smile-vlm' in names or 'smile-vlm-i1234' in names:
@@ -689,12 +693,14 @@ def main(argv=None):
     for name in names:
         record = run_one(name, args, work_dir, folds, num_folds)
         record['view_weights'] = view_weights(record)
-        records[name] = jsonable(record)
+        own[name] = jsonable(record)
+        records = {**collect_records(work_dir), **own}
         print_run(records[name])
         if name == 'smile-vlm' and not args.no_pictures:
             outputs.update(draw_pictures(record, work_dir))
         save_results(work_dir, records, outputs, args)
 
+    records = {**collect_records(work_dir), **own}
     table = format_leaderboard(records)
     # Our own rows through the leaderboard tool's ranking (synthetic
     # benchmark, one protocol: the BU-3DFE-style intensities 3-4 rows).

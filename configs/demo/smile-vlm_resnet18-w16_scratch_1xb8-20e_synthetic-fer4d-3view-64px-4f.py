@@ -2,7 +2,7 @@
 # The tiny 4D config (ResNet-18 w16, one-layer transformer temporal fusion
 # before the view fusion) on SyntheticFER4D sequences (neutral -> onset ->
 # apex -> offset -> neutral, 100 frames, six expressions), sized for a
-# 2-core CPU: SampleFrames picks 4 frames (one per quarter), 64 px depth +
+# 2-core CPU: SampleFrames picks 4 frames from onset to apex, 64 px depth +
 # normal renders of 3 views. Split as in the 3D demo: fold 0 of 5 = 80
 # training and 20 test subjects (480 / 120 sequences).
 _base_ = ['../smile_vlm/smile-vlm_resnet18-w16_scratch_1xb8-20e_synthetic-fer4d-3view.py']
@@ -24,7 +24,7 @@ model = dict(
     neck=dict(type='MultiViewNeck', spatial_grid=2))
 
 train_pipeline = [
-    dict(type='SampleFrames', num_frames=num_frames, mode='uniform'),
+    dict(type='SampleFrames', num_frames=num_frames, mode='onset_apex'),
     dict(type='SynthesizeFaceSequence', with_texture=False),
     dict(type='NormalizeFace'),
     dict(type='RandomMeshAugment'),
@@ -34,7 +34,7 @@ train_pipeline = [
     dict(type='PackMultiViewInputs'),
 ]
 test_pipeline = [
-    dict(type='SampleFrames', num_frames=num_frames, mode='uniform',
+    dict(type='SampleFrames', num_frames=num_frames, mode='onset_apex',
          test_mode=True),
     dict(type='SynthesizeFaceSequence', with_texture=False),
     dict(type='NormalizeFace'),
