@@ -7,9 +7,8 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from mmfer4d.registry import MODELS
-
-# Channels of each rendered modality (see RenderMultiView).
-MODALITY_CHANNELS = dict(depth=1, normal=3, rgb=3, shading=1, mask=1)
+# The renderer's table of channels per modality, so the two cannot drift.
+from mmfer4d.rendering import MODALITY_CHANNELS
 
 MeanStd = Tuple[Union[Number, Sequence[Number]], Union[Number,
                                                        Sequence[Number]]]
