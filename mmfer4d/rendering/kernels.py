@@ -19,7 +19,12 @@ for 9k vertices at 224 x 224) stays in the L2 cache:
    space, larger = nearer: camera ``z`` for orthographic views, ``1 /
    depth`` for perspective views), compared as 30-bit integer keys. Edge
    values, weights and keys are set up once per triangle and then only
-   stepped (along a row, and from row to row). The pixel loop is
+   stepped (along a row, and from row to row). The set-up is done for a
+   chunk of 128 triangles at a time in a branch-free loop over small
+   contiguous tables that LLVM vectorises (several triangles per SIMD
+   instruction), after a gather of the corners; the triangles are then
+   drawn in mesh order, rows of 1 to 3 pixels (most of them: the
+   triangles are tiny) as straight-line code. The pixel test is
    branch-free. The winner of a pixel stores its
    triangle id and its two screen-space barycentric weights, so shading
    never has to redo the triangle set-up.
@@ -28,7 +33,9 @@ for 9k vertices at 224 x 224) stays in the L2 cache:
    texture (bilinear) / vertex colour, Lambertian shading and mask are
    written straight into the packed ``(V, H, W, C)`` uint8 output. Texture
    coordinates are turned into texel units once per call
-   (:func:`texel_coordinates`), not once per pixel. This kernel lets LLVM
+   (:func:`texel_coordinates`), not once per pixel, and texel bytes become
+   floats by a 256-entry table look-up instead of a conversion instruction
+   (12 a pixel for the bilinear filter). This kernel lets LLVM
    fuse multiply-adds (``fastmath={'contract'}``, no other fast-math
    flag): its per-pixel interpolations are chains of them (about 15 %
    faster); a fused one rounds once instead of twice, which moves about
@@ -83,6 +90,11 @@ C_RGB = 2
 C_SHADING = 3
 C_MASK = 4
 NUM_CHANNEL_SLOTS = 5
+
+#: uint8 -> float32 by table look-up (a load from the L1 cache instead of an
+#: int -> float conversion, of which the texture filter does 12 a pixel);
+#: a global array, frozen into the compiled code as a constant.
+_BYTE_TO_FLOAT = np.arange(256, dtype=np.float32)
 
 _JIT = dict(cache=True, nogil=True, error_model='numpy')
 # Shading only: multiply-adds may be fused (no other fast-math licence).
@@ -212,16 +224,37 @@ def project_view(vertices, normals, rot, params, xy, qs, cam_normals):
             cam_normals[i, 2] = r20 * nx + r21 * ny + r22 * nz
 
 
-@njit(cache=True, nogil=True, error_model='numpy', inline='always')
-def _edge_bias(ex, ey):
-    """Top-left rule for an oriented edge of direction ``(ex, ey)``.
+# Triangles are set up a chunk at a time (see rasterize_view); the set-up
+# and corner tables of one chunk (about 30 kB) stay in the L1 cache.
+_CHUNK = 128
+# Rows of the integer set-up table: bounding box (rows, columns, first
+# pixel), edge values at the first pixel, their steps one pixel right (dx)
+# and one row down (dy), and whether the triangle is drawn at all.
+(_I_NROW, _I_NCOL, _I_P0, _I_W0, _I_W1, _I_W2, _I_DX0, _I_DX1, _I_DX2,
+ _I_DY0, _I_DY1, _I_DY2, _I_DRAW, _NUM_I) = range(14)
+# Rows of the float set-up table: weights b0, b1 and depth key at the first
+# pixel and their steps one pixel right (_DB0, _DB1, _DKEY) and one row
+# down (_RB0, _RB1, _RKEY), and the face sign.
+(_F_B0, _F_B1, _F_KEY, _F_DB0, _F_DB1, _F_DKEY, _F_RB0, _F_RB1, _F_RKEY,
+ _F_SIGN, _NUM_F) = range(11)
 
-    With y down and the inside where the edge function is >= 0, an edge owns
-    the pixel centres lying exactly on it when it goes up, or is horizontal
-    and goes right; it returns 0 then (``w >= 0`` passes) and -1 otherwise
-    (``w + bias >= 0`` needs ``w > 0``).
+
+@njit(cache=True, nogil=True, error_model='numpy', inline='always')
+def _plot(p, v0, v1, v2, key, b0, b1, t, spare, zbuf, tview, bary):
+    """Inside and depth test of one pixel, branch-free.
+
+    The pixel ``p`` is inside when its three edge values ``v0, v1, v2`` are
+    >= 0 (top-left bias folded in). A losing pixel writes to the spare slot
+    instead (index chosen by a conditional move); indices are unsigned so
+    that numba emits no negative-index wrap-around.
     """
-    return 0 if (ey < 0 or (ey == 0 and ex > 0)) else -1
+    z = np.int32(key)
+    win = ((v0 | v1 | v2) >= 0) & (z > zbuf[np.uint64(p)])
+    k = np.uint64(p if win else spare)
+    zbuf[k] = z
+    tview[k] = t
+    bary[np.uint64(2) * k] = b0
+    bary[np.uint64(2) * k + np.uint64(1)] = b1
 
 
 @njit(**_JIT)
@@ -248,11 +281,27 @@ def rasterize_view(faces, xy, qs, height, width, zbuf, tview, bary,
     (about 1e-7 mm per step for a 100 mm deep face): an integer compare
     becomes a conditional move, where a float compare would become a branch.
 
-    The pixel loop has no data-dependent branch: most triangles cover a few
-    pixels, so the inside and depth tests are coin flips a branch predictor
-    would often miss. A losing pixel writes to a spare slot past the end of
-    the buffers instead (index chosen by a conditional move). Indices are
-    unsigned so that numba emits no negative-index wrap-around.
+    Triangles go through in chunks of ``_CHUNK``, in three loops per chunk:
+
+    1. gather the corners' fixed-point positions and ``q`` into small
+       contiguous tables;
+    2. set every triangle of the chunk up (bounding box of pixel centres,
+       area, edge values and weights at its first pixel, their steps, a
+       draw flag for triangles that cover no pixel centre, are degenerate
+       or cross the near plane) in a branch-free loop over those tables,
+       which LLVM vectorises (AVX2 / AVX-512: several triangles per
+       instruction, integer products in int64 lanes, exact); the set-up
+       of a triangle that is not drawn is computed and ignored;
+    3. draw the triangles with the draw flag (their indices compacted
+       first, branch-free), in mesh order, so the result is the same as
+       one triangle after the other.
+
+    Most triangles are tiny (a 19k-triangle face at 224 px: bounding boxes
+    of 1 to 3 pixel centres across), so the pixel loop is specialised on
+    the bounding box width: rows of 1, 2 or 3 pixels are straight-line code
+    (a row loop only), wider ones use the general row-and-column loop. The
+    pixel test (:func:`_plot`) has no data-dependent branch: the inside and
+    depth tests are coin flips a branch predictor would often miss.
 
     Args:
         faces (np.ndarray): ``(F, 3)`` int32.
@@ -285,106 +334,189 @@ def rasterize_view(faces, xy, qs, height, width, zbuf, tview, bary,
             q_lo = min(q_lo, np.float64(qs[i]))
             q_hi = max(q_hi, np.float64(qs[i]))
     key_scale = float(1 << 30) / (q_hi - q_lo) if q_hi > q_lo else 1.0
-    for t in range(faces.shape[0]):
-        i0 = np.uint64(faces[t, 0])
-        i1 = np.uint64(faces[t, 1])
-        i2 = np.uint64(faces[t, 2])
-        x0 = np.int64(xy[i0, 0])
-        y0 = np.int64(xy[i0, 1])
-        x1 = np.int64(xy[i1, 0])
-        y1 = np.int64(xy[i1, 1])
-        x2 = np.int64(xy[i2, 0])
-        y2 = np.int64(xy[i2, 1])
-        # Pixel-centre range of the bounding box (the arithmetic shift
-        # rounds towards -inf, as wanted for negative coordinates).
-        jmin = max((min(x0, x1, x2) - _HALF + _ONE - 1) >> SUBPIXEL_BITS, 0)
-        jmax = min((max(x0, x1, x2) - _HALF) >> SUBPIXEL_BITS, width - 1)
-        if jmin > jmax:
-            continue
-        imin = max((min(y0, y1, y2) - _HALF + _ONE - 1) >> SUBPIXEL_BITS, 0)
-        imax = min((max(y0, y1, y2) - _HALF) >> SUBPIXEL_BITS, height - 1)
-        if imin > imax:
-            continue
-        q0 = np.float64(qs[i0])
-        q1 = np.float64(qs[i1])
-        q2 = np.float64(qs[i2])
-        if np.isnan(q0) or np.isnan(q1) or np.isnan(q2):
-            continue
-        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-        if area == 0:
-            continue
-        # y is down: a positive area is a clockwise turn on screen.
-        s = 1 if area > 0 else -1
-        face_sign[t] = -s
-        inv_area = 1.0 / (s * area)
-        e0x = s * (x2 - x1)
-        e0y = s * (y2 - y1)
-        e1x = s * (x0 - x2)
-        e1y = s * (y0 - y2)
-        e2x = s * (x1 - x0)
-        e2y = s * (y1 - y0)
-        c0 = _edge_bias(e0x, e0y)
-        c1 = _edge_bias(e1x, e1y)
-        c2 = _edge_bias(e2x, e2y)
-        # One pixel to the right changes E by -ey * _ONE.
-        dx0 = e0y << SUBPIXEL_BITS
-        dx1 = e1y << SUBPIXEL_BITS
-        dx2 = e2y << SUBPIXEL_BITS
-        # q = (w0 q0 + w1 q1 + w2 q2) / area = q2 + b0 (q0 - q2) + b1 (q1 - q2),
-        # in key units.
-        k2 = (q2 - q_lo) * key_scale
-        dk0 = (q0 - q2) * key_scale
-        dk1 = (q1 - q2) * key_scale
-        db0 = np.float32(-dx0 * inv_area)
-        db1 = np.float32(-dx1 * inv_area)
-        dkey = (-dx0 * dk0 - dx1 * dk1) * inv_area
-        # Edge values, weights and key at the first pixel of the first row,
-        # then stepped from row to row (one row down adds ex * _ONE to E).
-        px = (jmin << SUBPIXEL_BITS) + _HALF
-        py = (imin << SUBPIXEL_BITS) + _HALF
-        w0 = e0x * (py - y1) - e0y * (px - x1) + c0
-        w1 = e1x * (py - y2) - e1y * (px - x2) + c1
-        w2 = e2x * (py - y0) - e2y * (px - x0) + c2
-        fb0 = (w0 - c0) * inv_area
-        fb1 = (w1 - c1) * inv_area
-        dy0 = e0x << SUBPIXEL_BITS
-        dy1 = e1x << SUBPIXEL_BITS
-        dy2 = e2x << SUBPIXEL_BITS
-        dfb0 = dy0 * inv_area
-        dfb1 = dy1 * inv_area
-        key_row = k2 + fb0 * dk0 + fb1 * dk1
-        dkey_row = dfb0 * dk0 + dfb1 * dk1
-        p_row = imin * width + jmin
-        for _ in range(imax - imin + 1):
-            p = p_row
-            key = key_row
-            b0 = np.float32(fb0)
-            b1 = np.float32(fb1)
-            v0 = w0
-            v1 = w1
-            v2 = w2
-            for _ in range(jmax - jmin + 1):
-                z = np.int32(key)
-                win = ((v0 | v1 | v2) >= 0) & (z > zbuf[np.uint64(p)])
-                k = np.uint64(p if win else spare)
-                zbuf[k] = z
-                tview[k] = t
-                bary[np.uint64(2) * k] = b0
-                bary[np.uint64(2) * k + np.uint64(1)] = b1
-                p += 1
-                v0 -= dx0
-                v1 -= dx1
-                v2 -= dx2
-                b0 += db0
-                b1 += db1
-                key += dkey
-            p_row += width
-            key_row += dkey_row
-            fb0 += dfb0
-            fb1 += dfb1
-            w0 += dy0
-            w1 += dy1
-            w2 += dy2
+    # Corner tables (rows: corner 0, 1, 2; in the input dtypes, widened in
+    # the set-up loop), set-up tables, drawn triangles.
+    cx = np.empty((3, _CHUNK), np.int32)
+    cy = np.empty((3, _CHUNK), np.int32)
+    cq = np.empty((3, _CHUNK), np.float32)
+    si = np.empty((_NUM_I, _CHUNK), np.int64)
+    sf = np.empty((_NUM_F, _CHUNK), np.float64)
+    drawn = np.empty(_CHUNK, np.int64)
+    n_faces = faces.shape[0]
+    fflat = faces.reshape(faces.size)
+    xyflat = xy.reshape(xy.size)
+    for base in range(0, n_faces, _CHUNK):
+        n = min(_CHUNK, n_faces - base)
+        # 1. Gather (flat views: constant strides, no wrap-around code).
+        for k in range(n):
+            f = np.uint64(3 * (base + k))
+            i0 = np.uint64(fflat[f])
+            i1 = np.uint64(fflat[f + np.uint64(1)])
+            i2 = np.uint64(fflat[f + np.uint64(2)])
+            cx[0, k] = xyflat[np.uint64(2) * i0]
+            cy[0, k] = xyflat[np.uint64(2) * i0 + np.uint64(1)]
+            cx[1, k] = xyflat[np.uint64(2) * i1]
+            cy[1, k] = xyflat[np.uint64(2) * i1 + np.uint64(1)]
+            cx[2, k] = xyflat[np.uint64(2) * i2]
+            cy[2, k] = xyflat[np.uint64(2) * i2 + np.uint64(1)]
+            cq[0, k] = qs[i0]
+            cq[1, k] = qs[i1]
+            cq[2, k] = qs[i2]
+        # 2. Set-up, vectorised: no branch, no call (the top-left rule and
+        # the NaN test are written out as comparisons).
+        for k in range(n):
+            x0 = np.int64(cx[0, k])
+            y0 = np.int64(cy[0, k])
+            x1 = np.int64(cx[1, k])
+            y1 = np.int64(cy[1, k])
+            x2 = np.int64(cx[2, k])
+            y2 = np.int64(cy[2, k])
+            q0 = np.float64(cq[0, k])
+            q1 = np.float64(cq[1, k])
+            q2 = np.float64(cq[2, k])
+            # Pixel-centre range of the bounding box (the arithmetic shift
+            # rounds towards -inf, as wanted for negative coordinates).
+            jmin = max((min(x0, x1, x2) - _HALF + _ONE - 1) >> SUBPIXEL_BITS,
+                       0)
+            jmax = min((max(x0, x1, x2) - _HALF) >> SUBPIXEL_BITS, width - 1)
+            imin = max((min(y0, y1, y2) - _HALF + _ONE - 1) >> SUBPIXEL_BITS,
+                       0)
+            imax = min((max(y0, y1, y2) - _HALF) >> SUBPIXEL_BITS,
+                       height - 1)
+            area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+            # NaN q (behind the near plane) compares unequal to itself.
+            draw = ((jmin <= jmax) & (imin <= imax) & (area != 0) &
+                    (q0 == q0) & (q1 == q1) & (q2 == q2))
+            # y is down: a positive area is a clockwise turn on screen.
+            s = 1 if area > 0 else -1
+            inv_area = 1.0 / max(s * area, 1)
+            e0x = s * (x2 - x1)
+            e0y = s * (y2 - y1)
+            e1x = s * (x0 - x2)
+            e1y = s * (y0 - y2)
+            e2x = s * (x1 - x0)
+            e2y = s * (y1 - y0)
+            # Top-left rule: an edge owns the pixel centres lying exactly on
+            # it when it goes up, or is horizontal and goes right (bias 0,
+            # ``w >= 0`` passes); otherwise the bias -1 makes it ``w > 0``.
+            c0 = np.int64((e0y < 0) | ((e0y == 0) & (e0x > 0))) - 1
+            c1 = np.int64((e1y < 0) | ((e1y == 0) & (e1x > 0))) - 1
+            c2 = np.int64((e2y < 0) | ((e2y == 0) & (e2x > 0))) - 1
+            # One pixel to the right changes E by -ey * _ONE, one row down
+            # by ex * _ONE.
+            dx0 = e0y << SUBPIXEL_BITS
+            dx1 = e1y << SUBPIXEL_BITS
+            dx2 = e2y << SUBPIXEL_BITS
+            dy0 = e0x << SUBPIXEL_BITS
+            dy1 = e1x << SUBPIXEL_BITS
+            dy2 = e2x << SUBPIXEL_BITS
+            # Edge values at the first pixel of the bounding box.
+            px = (jmin << SUBPIXEL_BITS) + _HALF
+            py = (imin << SUBPIXEL_BITS) + _HALF
+            w0 = e0x * (py - y1) - e0y * (px - x1) + c0
+            w1 = e1x * (py - y2) - e1y * (px - x2) + c1
+            w2 = e2x * (py - y0) - e2y * (px - x0) + c2
+            # q = (w0 q0 + w1 q1 + w2 q2) / area
+            #   = q2 + b0 (q0 - q2) + b1 (q1 - q2), in key units.
+            k2 = (q2 - q_lo) * key_scale
+            dk0 = (q0 - q2) * key_scale
+            dk1 = (q1 - q2) * key_scale
+            fb0 = (w0 - c0) * inv_area
+            fb1 = (w1 - c1) * inv_area
+            rb0 = dy0 * inv_area
+            rb1 = dy1 * inv_area
+            si[_I_NROW, k] = imax - imin + 1
+            si[_I_NCOL, k] = jmax - jmin + 1
+            si[_I_P0, k] = imin * width + jmin
+            si[_I_W0, k] = w0
+            si[_I_W1, k] = w1
+            si[_I_W2, k] = w2
+            si[_I_DX0, k] = dx0
+            si[_I_DX1, k] = dx1
+            si[_I_DX2, k] = dx2
+            si[_I_DY0, k] = dy0
+            si[_I_DY1, k] = dy1
+            si[_I_DY2, k] = dy2
+            si[_I_DRAW, k] = draw
+            sf[_F_B0, k] = fb0
+            sf[_F_B1, k] = fb1
+            sf[_F_KEY, k] = k2 + fb0 * dk0 + fb1 * dk1
+            sf[_F_DB0, k] = -dx0 * inv_area
+            sf[_F_DB1, k] = -dx1 * inv_area
+            sf[_F_DKEY, k] = (-dx0 * dk0 - dx1 * dk1) * inv_area
+            sf[_F_RB0, k] = rb0
+            sf[_F_RB1, k] = rb1
+            sf[_F_RKEY, k] = rb0 * dk0 + rb1 * dk1
+            sf[_F_SIGN, k] = -s
+        # 3. Draw, in mesh order.
+        n_drawn = 0
+        for k in range(n):
+            drawn[n_drawn] = k
+            n_drawn += si[_I_DRAW, k]
+        for m in range(n_drawn):
+            k = drawn[m]
+            t = base + k
+            face_sign[t] = sf[_F_SIGN, k]
+            nrow = si[_I_NROW, k]
+            ncol = si[_I_NCOL, k]
+            p_row = si[_I_P0, k]
+            w0 = si[_I_W0, k]
+            w1 = si[_I_W1, k]
+            w2 = si[_I_W2, k]
+            dx0 = si[_I_DX0, k]
+            dx1 = si[_I_DX1, k]
+            dx2 = si[_I_DX2, k]
+            dy0 = si[_I_DY0, k]
+            dy1 = si[_I_DY1, k]
+            dy2 = si[_I_DY2, k]
+            fb0 = sf[_F_B0, k]
+            fb1 = sf[_F_B1, k]
+            key_row = sf[_F_KEY, k]
+            db0 = np.float32(sf[_F_DB0, k])
+            db1 = np.float32(sf[_F_DB1, k])
+            dkey = sf[_F_DKEY, k]
+            rb0 = sf[_F_RB0, k]
+            rb1 = sf[_F_RB1, k]
+            rkey = sf[_F_RKEY, k]
+            for _ in range(nrow):
+                b0 = np.float32(fb0)
+                b1 = np.float32(fb1)
+                if ncol <= 3:
+                    # Straight-line rows (the steps as in the loop below).
+                    _plot(p_row, w0, w1, w2, key_row, b0, b1, t, spare, zbuf,
+                          tview, bary)
+                    if ncol >= 2:
+                        _plot(p_row + 1, w0 - dx0, w1 - dx1, w2 - dx2,
+                              key_row + dkey, b0 + db0, b1 + db1, t, spare,
+                              zbuf, tview, bary)
+                    if ncol == 3:
+                        _plot(p_row + 2, w0 - 2 * dx0, w1 - 2 * dx1,
+                              w2 - 2 * dx2, (key_row + dkey) + dkey,
+                              (b0 + db0) + db0, (b1 + db1) + db1, t, spare,
+                              zbuf, tview, bary)
+                else:
+                    p = p_row
+                    key = key_row
+                    v0 = w0
+                    v1 = w1
+                    v2 = w2
+                    for _ in range(ncol):
+                        _plot(p, v0, v1, v2, key, b0, b1, t, spare, zbuf,
+                              tview, bary)
+                        p += 1
+                        v0 -= dx0
+                        v1 -= dx1
+                        v2 -= dx2
+                        b0 += db0
+                        b1 += db1
+                        key += dkey
+                p_row += width
+                key_row += rkey
+                fb0 += rb0
+                fb1 += rb1
+                w0 += dy0
+                w1 += dy1
+                w2 += dy2
     return q_lo, key_scale
 
 
@@ -606,18 +738,18 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
                 c = np.uint64(ch)
                 # A convex combination of uint8: stays in [0, 255].
                 oflat[k + c] = np.uint8(
-                    w00 * np.float32(tex[k00 + c]) +
-                    w01 * np.float32(tex[k01 + c]) +
-                    w10 * np.float32(tex[k10 + c]) +
-                    w11 * np.float32(tex[k11 + c]) + half)
+                    w00 * _BYTE_TO_FLOAT[tex[k00 + c]] +
+                    w01 * _BYTE_TO_FLOAT[tex[k01 + c]] +
+                    w10 * _BYTE_TO_FLOAT[tex[k10 + c]] +
+                    w11 * _BYTE_TO_FLOAT[tex[k11 + c]] + half)
         elif c_rgb >= 0 and has_vcol:
             k = o + np.uint64(c_rgb)
             for ch in range(3):
                 c = np.uint64(ch)
                 oflat[k + c] = np.uint8(
-                    b0 * np.float32(vertex_colors[i0, c]) +
-                    b1 * np.float32(vertex_colors[i1, c]) +
-                    b2 * np.float32(vertex_colors[i2, c]) + half)
+                    b0 * _BYTE_TO_FLOAT[vertex_colors[i0, c]] +
+                    b1 * _BYTE_TO_FLOAT[vertex_colors[i1, c]] +
+                    b2 * _BYTE_TO_FLOAT[vertex_colors[i2, c]] + half)
 
 
 @njit(**_JIT)
