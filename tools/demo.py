@@ -363,6 +363,9 @@ def draw_browse(samples, classes, out_file: str) -> str:
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)),
                             'visualization'))
 
+#: Train + test seconds of one fold's run, written into its run directory.
+WALL_TIME_FILE = 'wall_time.json'
+
 
 # ---------------------------------------------------------------------------
 # Runs
@@ -392,6 +395,10 @@ def run_one(name: str, args, work_dir: str, folds, num_folds: int) -> dict:
         if args.reuse and fold_is_done(run_dir):
             with open(osp.join(run_dir, FOLD_METRICS_FILE)) as f:
                 metrics = json.load(f)
+            wall_file = osp.join(run_dir, WALL_TIME_FILE)
+            if osp.exists(wall_file):
+                with open(wall_file) as f:
+                    record['wall_s'][fold] = float(json.load(f)['wall_s'])
             print_log(f'[{name}] fold {fold}: reusing {run_dir}',
                       logger='current')
         else:
@@ -402,6 +409,9 @@ def run_one(name: str, args, work_dir: str, folds, num_folds: int) -> dict:
             start = time.monotonic()
             metrics = run_fold(cfg, run_dir)
             record['wall_s'][fold] = time.monotonic() - start
+            # Kept beside the fold's metrics so that --reuse reprints it.
+            with open(osp.join(run_dir, WALL_TIME_FILE), 'w') as f:
+                json.dump(dict(wall_s=record['wall_s'][fold]), f)
         record['folds'][fold] = metrics
         record['run_dir'] = run_dir
         record['epochs'] = int(cfg.train_cfg.max_epochs)

@@ -94,6 +94,20 @@ def test_later_invocation_adds_rows_to_the_same_table(demo, main_run):
     assert 'Multi-view CE baseline' in table and '| SMILE-VLM |' in table
 
 
+def test_reuse_keeps_the_wall_time(demo, main_run):
+    work_dir, _ = main_run
+    first = json.load(open(osp.join(work_dir, 'results.json')))
+    wall = first['runs']['smile-vlm']['wall_s']['0']
+    assert wall > 0
+    demo.main(['--work-dir', str(work_dir), '--what', 'main', '--reuse',
+               '--no-pictures'] + TINY)
+    again = json.load(open(osp.join(work_dir, 'results.json')))
+    assert again['runs']['smile-vlm']['wall_s']['0'] == pytest.approx(wall)
+    row = [line for line in open(osp.join(work_dir, 'leaderboard.md'))
+           if line.startswith('| SMILE-VLM | weak')][0]
+    assert not row.rstrip().endswith('| - |')
+
+
 def test_size_options_rewrite_every_pipeline_and_schedule(demo):
     cfg = Config.fromfile(demo.RUNS['smile-vlm-pseudo']['config'])
     args = demo.parse_args(['--epochs', '3', '--img-size', '40',
