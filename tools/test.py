@@ -95,8 +95,9 @@ def parse_args(argv=None):
         '--tta',
         action='store_true',
         help='test-time augmentation: the config\'s `tta_model` and '
-        '`tta_pipeline`; for single-image pipelines ending in `PackInputs`, '
-        'flip TTA averaging the scores when the config has none')
+        '`tta_pipeline`; when the config has none, scores averaged over the '
+        'mesh and its mirror image (pipelines with RenderMultiView) or over '
+        'the image and its flip (pipelines ending in PackInputs)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -140,27 +141,50 @@ def enable_visualization(cfg, args):
 def enable_tta(cfg, args):
     """Wrap the model and test pipeline for test-time augmentation.
 
+    Without a ``tta_pipeline`` in the config: a pipeline that renders
+    meshes (``RenderMultiView``) is averaged over the mesh and its mirror
+    image (:class:`RandomMeshFlip` before rendering, so that the left and
+    right views swap consistently; landmarks of a scheme with no known
+    left-right map are dropped from the mirrored copy, nothing after the
+    flip needs them); a single-image pipeline ending in ``PackInputs`` over
+    the image and its horizontal flip, as mmpretrain does.
+
     Raises:
         ValueError: If the config has no ``tta_pipeline`` and its test
-            pipeline does not end in mmpretrain's ``PackInputs`` (the flip
-            fallback only suits single-image pipelines).
+            pipeline neither renders meshes nor ends in ``PackInputs``.
     """
     cfg.setdefault('tta_model', dict(type='mmpretrain.AverageClsScoreTTA'))
     if 'tta_pipeline' not in cfg:
-        pipeline = cfg.test_dataloader.dataset.pipeline
-        if pipeline[-1]['type'] not in ('PackInputs', 'mmpretrain.PackInputs'):
+        pipeline = deepcopy(cfg.test_dataloader.dataset.pipeline)
+        types = [str(t['type']).split('.')[-1] for t in pipeline]
+        if 'RenderMultiView' in types:
+            i = types.index('RenderMultiView')
+            flips = [
+                dict(
+                    type='mmfer4d.RandomMeshFlip',
+                    prob=p,
+                    unknown_landmarks='drop') for p in (0., 1.)
+            ]
+            cfg.tta_pipeline = pipeline[:i] + [
+                dict(
+                    type='TestTimeAug',
+                    transforms=[flips] + [[t] for t in pipeline[i:]])
+            ]
+        elif types[-1] == 'PackInputs':
+            flip = dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [pipeline[-1]]])
+            cfg.tta_pipeline = pipeline[:-1] + [flip]
+        else:
             raise ValueError(
                 f'{args.config}: --tta without `tta_pipeline` in the config '
-                'flips single images and needs a test pipeline ending in '
-                f"PackInputs, not {pipeline[-1]['type']}; add `tta_model` and "
+                'needs a test pipeline that renders meshes (RenderMultiView) '
+                'or ends in PackInputs, not one of '
+                f'{[t["type"] for t in pipeline]}; add `tta_model` and '
                 '`tta_pipeline` to the config')
-        flip = dict(
-            type='TestTimeAug',
-            transforms=[[
-                dict(type='RandomFlip', prob=1.),
-                dict(type='RandomFlip', prob=0.)
-            ], [pipeline[-1]]])
-        cfg.tta_pipeline = deepcopy(pipeline)[:-1] + [flip]
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 

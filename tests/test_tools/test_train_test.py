@@ -276,6 +276,49 @@ def test_test_flag_errors(capsys):
         test.merge_args(cfg, test.parse_args([CONFIG, 'c.pth', '--tta']))
 
 
+def test_tta_of_a_rendering_pipeline_averages_mesh_and_mirror(tmp_path):
+    """--tta on a multi-view config: the mesh and its mirror image, each
+    rendered and packed, scores averaged; the TTA pipeline builds and gives
+    two packed samples whose left and right views swap."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmfer4d')
+    test = load_tool('test')
+    config = osp.join(REPO, 'configs', 'smile_vlm', 'smile-vlm_resnet18-'
+                      'w16_scratch_1xb32-20e_synthetic-fer3d-3view.py')
+    cfg = test.merge_args(
+        Config.fromfile(config), test.parse_args([config, 'c.pth', '--tta']))
+    assert cfg.model.type == 'mmpretrain.AverageClsScoreTTA'
+    assert cfg.model.module.type == 'SMILEVLM'
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    assert pipeline[-1].type == 'TestTimeAug'
+    dataset = dict(cfg.test_dataloader.dataset)
+    dataset.update(num_subjects=5, num_folds=5, fold=0, pipeline=[])
+    from mmfer4d.registry import DATASETS
+    sample = DATASETS.build(dataset)[0]
+    out = Compose(pipeline)(sample)
+    assert len(out['inputs']) == 2 and len(out['data_samples']) == 2
+    plain, mirror = out['inputs']
+    assert plain.shape == mirror.shape and plain.shape[0] == 3
+    # front <-> mirrored front, left <-> mirrored right (depth channel)
+    np.testing.assert_array_equal(plain[1, 0].numpy(),
+                                  mirror[2, 0].numpy()[:, ::-1])
+    # The wrapped model averages the two (random-init weights).
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    from mmfer4d.registry import MODELS
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        pred = model.test_step(pseudo_collate([out]))[0]
+        single = [
+            model.module.test_step(
+                dict(inputs=[x], data_samples=[d]))[0].pred_score
+            for x, d in zip(out['inputs'], out['data_samples'])
+        ]
+    torch.testing.assert_close(pred.pred_score, (single[0] + single[1]) / 2)
+
+
 def test_show_dir_adds_or_keeps_a_visualization_hook():
     test = load_tool('test')
     args = test.parse_args([CONFIG, 'c.pth', '--show', '--wait-time', '1'])

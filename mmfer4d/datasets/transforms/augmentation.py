@@ -234,21 +234,32 @@ class RandomMeshFlip(BaseTransform):
         landmark_flip_index (Sequence[int], optional): ``(L,)`` map with
             ``new[i] = mirrored[index[i]]``. Defaults to None: the iBUG
             68-point map for 68 landmarks (:data:`LANDMARK_FLIP_INDEX`).
+        unknown_landmarks (str): What to do with landmarks of a count that
+            has neither a given nor a known map: ``'raise'`` (mirroring
+            them without re-indexing would silently swap their meaning) or
+            ``'drop'`` them from the mirrored mesh (for pipelines where no
+            later step reads them, e.g. after :class:`NormalizeFace`).
+            Defaults to ``'raise'``.
 
     Raises:
-        ValueError: On ``prob`` outside [0, 1] or an index map that is not
-            a permutation; in the transform, when the mesh has landmarks of
-            a count with neither a given nor a known map (mirroring them
-            without re-indexing would silently swap their meaning), or of
-            another count than the given map.
+        ValueError: On ``prob`` outside [0, 1], an index map that is not a
+            permutation or an unknown ``unknown_landmarks``; in the
+            transform, with ``unknown_landmarks='raise'``, when the mesh
+            has landmarks of a count with neither a given nor a known map,
+            or of another count than the given map.
     """
 
     def __init__(self,
                  prob: float = 0.5,
                  center_x: float = 0.0,
-                 landmark_flip_index: Optional[Sequence[int]] = None):
+                 landmark_flip_index: Optional[Sequence[int]] = None,
+                 unknown_landmarks: str = 'raise'):
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f'prob must be in [0, 1], got {prob}')
+        if unknown_landmarks not in ('raise', 'drop'):
+            raise ValueError("unknown_landmarks must be 'raise' or 'drop', "
+                             f'got {unknown_landmarks!r}')
+        self.unknown_landmarks = unknown_landmarks
         self.prob = prob
         self.center_x = float(center_x)
         self.landmark_flip_index = None
@@ -260,10 +271,13 @@ class RandomMeshFlip(BaseTransform):
                                  f'of 0..L-1, got {landmark_flip_index}')
             self.landmark_flip_index = index
 
-    def _landmark_index(self, count: int, where: str) -> np.ndarray:
+    def _landmark_index(self, count: int,
+                        where: str) -> Optional[np.ndarray]:
         index = self.landmark_flip_index
         if index is None:
             index = LANDMARK_FLIP_INDEX.get(count)
+            if index is None and self.unknown_landmarks == 'drop':
+                return None
             if index is None:
                 raise ValueError(
                     f'RandomMeshFlip: {where}has {count} landmarks and no '
@@ -291,9 +305,12 @@ class RandomMeshFlip(BaseTransform):
             path = mesh.metainfo.get('path')
             index = self._landmark_index(
                 len(mesh.landmarks), f'{path} ' if path else '')
-            lms = mesh.landmarks[index].copy()
-            lms[:, 0] = 2.0 * self.center_x - lms[:, 0]
-            changes['landmarks'] = lms
+            if index is None:
+                changes['landmarks'] = None
+            else:
+                lms = mesh.landmarks[index].copy()
+                lms[:, 0] = 2.0 * self.center_x - lms[:, 0]
+                changes['landmarks'] = lms
         return mesh.copy(**changes)
 
     def transform(self, results: dict) -> dict:
@@ -306,4 +323,5 @@ class RandomMeshFlip(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, center_x='
-                f'{self.center_x})')
+                f'{self.center_x}, unknown_landmarks='
+                f'{self.unknown_landmarks!r})')

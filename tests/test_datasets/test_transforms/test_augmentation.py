@@ -159,6 +159,11 @@ def test_flip_landmark_errors():
                                -mesh.landmarks[4, 0], rtol=1e-6)
     with pytest.raises(ValueError, match='prob'):
         RandomMeshFlip(prob=1.5)
+    with pytest.raises(ValueError, match='unknown_landmarks'):
+        RandomMeshFlip(unknown_landmarks='keep')
+    out = RandomMeshFlip(prob=1.0, unknown_landmarks='drop')(dict(mesh=mesh))
+    assert out['mesh'].landmarks is None
+    assert mesh.landmarks is not None
 
 
 def test_flip_swaps_left_and_right_views():
