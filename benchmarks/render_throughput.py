@@ -4,11 +4,12 @@
 Prints, in one run: ms per mesh (median and minimum of repeats after
 warm-up, both wall clock and this thread's CPU time ``time.thread_time()``,
 which is what one core costs on a busy machine; the issue's target, at most
-8 ms per mesh per core, is on the CPU time) for ``MultiViewRenderer`` and for embree ray casting through
-trimesh on the same ~19k-triangle open face (the ICT-FaceKit neutral face,
-nose tip at the origin, 8 views at 224 x 224, depth + normals + texture
-colour), their ratio, and the full pipeline's samples per second with 0 and
-2 DataLoader workers (``SyntheticFER3D`` test pipeline when available).
+8 ms per mesh per core, is on the CPU time) for ``MultiViewRenderer`` and for
+embree ray casting through trimesh on the same ~19k-triangle open face (the
+ICT-FaceKit neutral face, nose tip at the origin, 8 views at 224 x 224, depth +
+normals + texture colour), their ratio, and the full pipeline's samples per
+second with 0 and 2 DataLoader workers (``SyntheticFER3D`` test pipeline when
+available).
 
 Usage::
 

@@ -539,12 +539,13 @@ def leaderboard_rows(records) -> list:
         if std is not None and len(rec['folds']) > 1:
             acc += f' ± {std:.2f}'
         wall = sum(rec.get('wall_s', {}).values())
+        levels_range = '-'.join(
+            str(i) for i in (p['intensities'][0], p['intensities'][-1]))
         rows.append(
             dict(name=name, method=rec['method'],
                  supervision=rec['supervision'],
                  evaluation=rec['evaluation'],
-                 data=f'{p["dataset"]}, int. '
-                 f'{"-".join(str(i) for i in (p["intensities"][0], p["intensities"][-1]))}',
+                 data=f'{p["dataset"]}, int. {levels_range}',
                  split=f'{p["subjects"]} subj., fold '
                  f'{",".join(str(f) for f in p["folds_tested"])}/'
                  f'{p["folds"]}',

@@ -6,6 +6,7 @@ from torch.utils.data import DataLoader, Dataset
 from mmfer4d.rendering import MultiViewRenderer, kernel_cache_stats
 from mmfer4d.structures.mesh import Mesh
 
+
 def _tiny_mesh():
     return Mesh(vertices=np.array([[0, 0, 0], [9, 0, 0], [0, 9, 0]]),
                 faces=np.array([[0, 1, 2]]))

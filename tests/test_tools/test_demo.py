@@ -63,8 +63,8 @@ def test_main_writes_results_pictures_and_table(main_run, capsys):
     assert zero_shot['protocol']['folds'] == 5
     assert results['runs']['smile-vlm-linear']['evaluation'] == \
         'linear probe'
-    assert results['outputs']['data']['test'] == dict(samples=12,
-                                                       subjects=1)
+    assert results['outputs']['data']['test'] == dict(
+        samples=12, subjects=1)
     table = open(osp.join(work_dir, 'leaderboard.md')).read()
     assert 'Synthetic benchmark' in table
     assert table.count('| SMILE-VLM |') == 2

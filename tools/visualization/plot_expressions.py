@@ -82,8 +82,8 @@ def main():
         params = dict(info['synth_params'], pose=np.zeros(3), noise_std=0.0)
         mesh = synthesize(params)
         polys, grey, rgb = shade(mesh)
-        for row, colors in enumerate(
-            (np.repeat(grey[:, None], 3, 1), rgb * grey[:, None])):
+        shades = (np.repeat(grey[:, None], 3, 1), rgb * grey[:, None])
+        for row, colors in enumerate(shades):
             ax = axes[row, col]
             ax.add_collection(
                 PolyCollection(

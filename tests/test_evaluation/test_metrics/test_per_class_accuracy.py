@@ -47,7 +47,9 @@ def test_class_without_samples_is_nan_and_left_out_of_mean():
 
 def test_through_registry_and_evaluator_with_dataset_classes():
     init_default_scope('mmfer4d')
-    evaluator = Evaluator([dict(type='PerClassAccuracy'), dict(type='Accuracy')])
+    evaluator = Evaluator(
+        [dict(type='PerClassAccuracy'),
+         dict(type='Accuracy')])
     evaluator.dataset_meta = dict(classes=('x', 'y', 'z'))
     evaluator.process(_samples([0, 1, 2, 2], [0, 1, 2, 0]))
     out = evaluator.evaluate(4)
