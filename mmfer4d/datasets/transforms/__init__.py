@@ -1,6 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .augmentation import (LANDMARK_FLIP_INDEX, RandomMeshAugment,
-                           RandomMeshFlip, euler_to_matrix)
+                           RandomMeshFlip, RandomMeshWarp, euler_to_matrix)
 from .formatting import PackMultiViewInputs, stack_views
 from .loading import LoadMeshFromFile, LoadMeshSequence
 from .normalization import (NormalizeFace, crop_mesh_sphere,
@@ -12,7 +12,8 @@ from .wrappers import MultiViewImageTransform
 
 __all__ = [
     'LoadMeshFromFile', 'LoadMeshSequence', 'NormalizeFace',
-    'RandomMeshAugment', 'RandomMeshFlip', 'LANDMARK_FLIP_INDEX',
+    'RandomMeshAugment', 'RandomMeshFlip', 'RandomMeshWarp',
+    'LANDMARK_FLIP_INDEX',
     'MultiViewImageTransform', 'SampleFrames',
     'PackMultiViewInputs', 'estimate_nose_tip', 'crop_mesh_sphere',
     'kabsch_rotation', 'euler_to_matrix', 'stack_views',

@@ -325,3 +325,139 @@ class RandomMeshFlip(BaseTransform):
         return (f'{type(self).__name__}(prob={self.prob}, center_x='
                 f'{self.center_x}, unknown_landmarks='
                 f'{self.unknown_landmarks!r})')
+
+
+@TRANSFORMS.register_module()
+class RandomMeshWarp(BaseTransform):
+    """Smooth random deformation of a face mesh, a stand-in for identity.
+
+    With a handful of training subjects a model can learn their face shapes
+    instead of their expressions. This transform moves every point ``p``
+    (mm) by a smooth random field, a sum of ``K`` plane waves::
+
+        d(p) = sum_k a_k sin(w_k . p + phi_k) u_k
+
+    with random unit directions of propagation ``w_k / |w_k|`` and of
+    displacement ``u_k``, wavelengths ``2 pi / |w_k|`` uniform in
+    ``wavelength_mm``, phases uniform in ``[0, 2 pi)`` and amplitudes
+    ``a_k`` uniform in ``[0, amplitude_mm / sqrt(K)]``. Long waves (a face
+    is about 150 mm across) change the proportions of the face, as another
+    subject's would, while the local shape of an Action Unit (a brow
+    furrow, a lip corner pulled up) is bent only slightly. The
+    displacement is at most ``sqrt(K) * amplitude_mm`` and its RMS about
+    ``amplitude_mm / sqrt(6)``.
+
+    Landmarks move with the same field; a sequence gets the same field on
+    every frame (no fake motion).
+
+    **Required Keys:**
+
+    - mesh or meshes
+
+    **Modified Keys:**
+
+    - mesh or meshes
+
+    **Added Keys:**
+
+    - mesh_warp (dict or None): the drawn field (``directions`` ``(K, 3)``,
+      ``wavelengths_mm`` ``(K,)``, ``phases`` ``(K,)``,
+      ``amplitudes_mm`` ``(K,)``, ``displacement_dirs`` ``(K, 3)``), None
+      when not applied.
+
+    Args:
+        amplitude_mm (float): Scale of the amplitudes, mm. Defaults to 6.0.
+        wavelength_mm (tuple[float]): ``(low, high)`` wavelength range, mm.
+            Defaults to (60.0, 160.0).
+        num_waves (int): ``K``. Defaults to 4.
+        prob (float): Probability of warping. Defaults to 0.8.
+
+    Raises:
+        ValueError: On a negative amplitude, a wavelength range that is not
+            ``0 < low <= high``, ``num_waves < 1`` or ``prob`` outside
+            [0, 1].
+    """
+
+    def __init__(self,
+                 amplitude_mm: float = 6.0,
+                 wavelength_mm: Tuple[float, float] = (60.0, 160.0),
+                 num_waves: int = 4,
+                 prob: float = 0.8):
+        if amplitude_mm < 0:
+            raise ValueError(
+                f'amplitude_mm must be >= 0, got {amplitude_mm}')
+        if len(wavelength_mm) != 2 or not \
+                0 < wavelength_mm[0] <= wavelength_mm[1]:
+            raise ValueError('wavelength_mm must be (low, high) with 0 < '
+                             f'low <= high, got {wavelength_mm}')
+        if int(num_waves) < 1:
+            raise ValueError(f'num_waves must be >= 1, got {num_waves}')
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.amplitude_mm = float(amplitude_mm)
+        self.wavelength_mm = (float(wavelength_mm[0]),
+                              float(wavelength_mm[1]))
+        self.num_waves = int(num_waves)
+        self.prob = prob
+
+    def _draw(self) -> Optional[dict]:
+        # Every number is drawn whatever the decision, so that the decision
+        # does not shift the random stream of later transforms.
+        k = self.num_waves
+        directions = np.random.normal(size=(k, 3))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        wavelengths = np.random.uniform(*self.wavelength_mm, k)
+        phases = np.random.uniform(0.0, 2 * np.pi, k)
+        disp = np.random.normal(size=(k, 3))
+        disp /= np.linalg.norm(disp, axis=1, keepdims=True)
+        amplitudes = np.random.uniform(0.0, self.amplitude_mm, k) / np.sqrt(k)
+        if np.random.rand() >= self.prob:
+            return None
+        return dict(
+            directions=directions,
+            wavelengths_mm=wavelengths,
+            phases=phases,
+            amplitudes_mm=amplitudes,
+            displacement_dirs=disp)
+
+    @staticmethod
+    def displacement(points: np.ndarray, field: dict) -> np.ndarray:
+        """``d(p)`` of the class formula.
+
+        Args:
+            points (np.ndarray): ``(N, 3)`` positions, mm.
+            field (dict): As in ``results['mesh_warp']``.
+
+        Returns:
+            np.ndarray: ``(N, 3)`` float64 displacements, mm.
+        """
+        omega = field['directions'] * (2 * np.pi /
+                                       field['wavelengths_mm'])[:, None]
+        waves = np.sin(
+            np.asarray(points, np.float64) @ omega.T + field['phases'])
+        return (waves * field['amplitudes_mm']) @ field['displacement_dirs']
+
+    def transform(self, results: dict) -> dict:
+        meshes, is_seq = get_meshes(results)
+        field = self._draw()
+        results['mesh_warp'] = field
+        if field is None:
+            return results
+        out = []
+        for mesh in meshes:
+            verts = mesh.vertices.astype(np.float64)
+            lms = None
+            if mesh.landmarks is not None:
+                lms = mesh.landmarks.astype(np.float64)
+                lms = lms + self.displacement(lms, field)
+            out.append(
+                mesh.copy(
+                    vertices=verts + self.displacement(verts, field),
+                    landmarks=lms))
+        set_meshes(results, out, is_seq)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(amplitude_mm={self.amplitude_mm}, '
+                f'wavelength_mm={self.wavelength_mm}, num_waves='
+                f'{self.num_waves}, prob={self.prob})')

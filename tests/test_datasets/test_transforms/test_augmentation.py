@@ -200,3 +200,60 @@ def test_flip_swaps_left_and_right_views():
                       orig[v][..., [0, 2, 3]])[both].max() <= 2
         nx_sum = mirror[..., 1] + orig[v][..., 1]
         assert np.abs(nx_sum[both] - 256).max() <= 2
+
+
+def test_warp_is_smooth_bounded_and_shared():
+    from mmfer4d.datasets.transforms import RandomMeshWarp
+    rng = np.random.RandomState(3)
+    verts = rng.uniform(-70, 70, (400, 3))
+    faces = np.stack([np.arange(398), np.arange(1, 399), np.arange(2, 400)],
+                     1)
+    mesh = Mesh(verts, faces, landmarks=verts[:7].copy())
+    warp = RandomMeshWarp(amplitude_mm=6.0, wavelength_mm=(60., 160.),
+                          num_waves=4, prob=1.0)
+    np.random.seed(0)
+    out = warp(dict(mesh=mesh))
+    field = out['mesh_warp']
+    assert field is not None and field['amplitudes_mm'].shape == (4, )
+    d = out['mesh'].vertices - mesh.vertices
+    norms = np.linalg.norm(d, axis=1)
+    assert 0.5 < norms.max() <= 2.0 * 6.0 + 1e-4  # sqrt(K) * amplitude
+    np.testing.assert_allclose(d, RandomMeshWarp.displacement(verts, field),
+                               atol=1e-4)
+    # Smooth: the field changes by at most sum(a_k |w_k|) per mm.
+    lipschitz = (field['amplitudes_mm'] * 2 * np.pi /
+                 field['wavelengths_mm']).sum()
+    assert lipschitz < 1.0
+    p = np.array([[10.0, 20.0, 30.0]])
+    q = p + [[0.3, -0.4, 0.0]]  # 0.5 mm away
+    step = np.linalg.norm(RandomMeshWarp.displacement(p, field) -
+                          RandomMeshWarp.displacement(q, field))
+    assert step <= 0.5 * lipschitz + 1e-9
+    # Landmarks move with the vertices they sit on.
+    np.testing.assert_allclose(out['mesh'].landmarks,
+                               out['mesh'].vertices[:7], atol=1e-4)
+    # A sequence gets one field for all frames.
+    np.random.seed(1)
+    seq = warp(dict(meshes=[mesh, mesh.copy()]))
+    np.testing.assert_array_equal(seq['meshes'][0].vertices,
+                                  seq['meshes'][1].vertices)
+    # prob 0: untouched, but the same numbers are drawn (no stream shift).
+    np.random.seed(5)
+    none = RandomMeshWarp(prob=0.0)(dict(mesh=mesh))
+    after = np.random.rand()
+    np.random.seed(5)
+    RandomMeshWarp(prob=1.0)(dict(mesh=mesh))
+    assert none['mesh_warp'] is None and none['mesh'] is mesh
+    assert np.random.rand() == after
+
+
+def test_warp_argument_errors():
+    from mmfer4d.datasets.transforms import RandomMeshWarp
+    with pytest.raises(ValueError, match='amplitude_mm'):
+        RandomMeshWarp(amplitude_mm=-1)
+    with pytest.raises(ValueError, match='wavelength_mm'):
+        RandomMeshWarp(wavelength_mm=(100, 50))
+    with pytest.raises(ValueError, match='num_waves'):
+        RandomMeshWarp(num_waves=0)
+    with pytest.raises(ValueError, match='prob'):
+        RandomMeshWarp(prob=2)
