@@ -62,14 +62,14 @@ def _cfg(name: str) -> str:
 RUNS = {
     'smile-vlm': dict(
         config=_cfg('smile-vlm_resnet18-w16_scratch_1xb32-40e_'
-                    'synthetic-fer3d-3view-96px'),
+                    'synthetic-fer3d-3view-normal-96px'),
         full=_cfg('smile-vlm_resnet50_scratch_1xb32-50e_'
                   'synthetic-fer3d-3view'),
         method='SMILE-VLM', supervision='weak (label prompts)',
         evaluation='zero-shot'),
     'smile-vlm-linear': dict(
         config=_cfg('smile-vlm-linear_resnet18-w16_smile-vlm-pre_1xb32-10e_'
-                    'synthetic-fer3d-3view-96px'),
+                    'synthetic-fer3d-3view-normal-96px'),
         full=_cfg('smile-vlm-linear_resnet50_smile-vlm-pre_1xb32-20e_'
                   'synthetic-fer3d-3view'),
         probe_of='smile-vlm',
@@ -93,7 +93,7 @@ RUNS = {
         evaluation='linear probe'),
     'mv-ce': dict(
         config=_cfg('mv-ce_resnet18-w16_scratch_1xb32-40e_'
-                    'synthetic-fer3d-3view-96px'),
+                    'synthetic-fer3d-3view-normal-96px'),
         method='Multi-view CE baseline', supervision='full (labels)',
         evaluation='classifier'),
     'smile-vlm-4d': dict(

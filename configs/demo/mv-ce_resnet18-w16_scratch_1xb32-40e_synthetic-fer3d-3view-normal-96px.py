@@ -3,7 +3,7 @@
 # with cross-entropy only (a linear classifier on the fused embedding; no
 # text tower, no Barlow Twins or contrastive loss). The difference between
 # the two rows is what the vision-language losses add.
-_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-96px.py']
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-normal-96px.py']
 
 model = dict(
     predict_mode='head',

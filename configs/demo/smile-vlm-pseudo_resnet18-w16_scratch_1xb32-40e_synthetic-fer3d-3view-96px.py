@@ -4,7 +4,7 @@
 # epoch by PseudoLabelHook; no ground-truth label is used for training.
 # Evaluated zero-shot, by clustering accuracy / NMI of the fused embeddings
 # and (tools/demo.py) by a linear probe. Same data, split and schedule as
-# the `make demo` run.
+# the `make demo` run, with the depth + normal renders of its parent config.
 _base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-96px.py']
 
 model = dict(text_source='pseudo')

@@ -1,4 +1,6 @@
-# SMILE-VLM (Behzad, arXiv 2506.01203): the `make demo` run. The tiny
+# SMILE-VLM (Behzad, arXiv 2506.01203): the depth + normal demo config,
+# parent of the `make demo` run (`*-3view-normal-96px.py`) and the config
+# of the all-intensity and self-supervised demo runs. The tiny
 # config (ResNet-18, 16 base channels, 2-layer random-init text tower,
 # D = 128, all three losses, `label` text source) sized for a 2-core CPU:
 # 96 px depth + normal renders of 3 views cropped to the face (70 mm

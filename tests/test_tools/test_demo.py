@@ -159,4 +159,8 @@ def test_demo_configs_build(name):
         dataset = DATASETS.build(ds_cfg)
         assert len(dataset) > 0
         sample = dataset[0]
-        assert sample['inputs'].shape[-3:] == (4, cfg.img_size, cfg.img_size)
+        # depth (1) + normal (3) channels, or normals only
+        channels = 3 if '-normal-' in name else 4
+        assert sample['inputs'].shape[-3:] == (channels, cfg.img_size,
+                                               cfg.img_size)
+        assert cfg.model.backbone.in_channels == channels

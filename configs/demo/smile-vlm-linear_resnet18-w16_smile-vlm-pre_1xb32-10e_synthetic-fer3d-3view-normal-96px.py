@@ -1,0 +1,31 @@
+# SMILE-VLM (Behzad, arXiv 2506.01203): linear probe of the `make demo`
+# model (normal maps, mirror + warp augmentation). As the depth + normal
+# probe: everything frozen (BN statistics too), a linear layer on the fused
+# embedding (D = 128) trained with cross-entropy on the training subjects.
+# tools/demo.py points `init_cfg.checkpoint` at the checkpoint of the run
+# it has just trained.
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-normal-96px.py']
+
+max_epochs = 10
+
+model = dict(
+    predict_mode='head',
+    freeze=True,
+    # The text tower is not used by loss_cls.
+    text_encoder=None,
+    head=dict(
+        type='LinearClsHead',
+        num_classes=6,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='work_dirs/demo/smile-vlm/epoch_40.pth'))
+
+optim_wrapper = dict(optimizer=dict(lr=1e-2, weight_decay=0.0))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5,
+         by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(checkpoint=dict(interval=max_epochs))
