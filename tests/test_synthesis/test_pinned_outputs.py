@@ -16,11 +16,11 @@ import pytest
 
 from mmfer4d.datasets import (EXPRESSIONS_7, NormalizeFace, RandomMeshAugment,
                               SyntheticFER3D, SyntheticFER4D, SyntheticMER4D)
-from mmfer4d.datasets.synthetic import (load_face_model, rotation_matrix,
-                                        synthesize, synthesize_sequence)
 from mmfer4d.datasets.transforms import euler_to_matrix
 from mmfer4d.rendering import NAMED_VIEWS, resolve_views, view_rotations
 from mmfer4d.structures import Mesh
+from mmfer4d.synthesis import (load_face_model, rotation_matrix, synthesize,
+                               synthesize_sequence)
 
 
 def _digest(*arrays) -> str:

@@ -1,24 +1,33 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-from .face_model import (FACE_MODEL_ENV, FaceModel, boundary_loops,
-                         face_model_candidates, load_face_model,
-                         resolve_face_model_path)
-from .facs import (AU_NAMES, AU_TO_BLENDSHAPES, BLENDSHAPE_NAMES,
-                   EMFACS_PROTOTYPES, LEVEL_SCALE, MICRO_PROTOTYPES,
-                   au_blendshape_matrices, aus_to_blendshapes,
-                   sample_expression_aus, sample_subject_style)
-from .synthesis import (frame_params, rotation_matrix, skin_texture,
-                        synthesize, synthesize_sequence)
+"""The synthetic data sets. They only index seeded parameters; the engine
+that turns them into meshes is :mod:`mmfer4d.synthesis`."""
+import importlib
+import warnings
+
 from .synthetic_fer3d import SyntheticFER3D
 from .synthetic_fer4d import SyntheticFER4D
 from .synthetic_mer4d import SyntheticMER4D
 
-__all__ = [
+__all__ = ['SyntheticFER3D', 'SyntheticFER4D', 'SyntheticMER4D']
+
+#: Names that lived here before the engine moved to ``mmfer4d.synthesis``
+#: (issue 14); still importable from here, with a warning, for one release.
+_MOVED = (
     'FACE_MODEL_ENV', 'FaceModel', 'boundary_loops', 'face_model_candidates',
     'load_face_model', 'resolve_face_model_path', 'AU_NAMES',
     'AU_TO_BLENDSHAPES', 'BLENDSHAPE_NAMES', 'EMFACS_PROTOTYPES',
     'LEVEL_SCALE', 'MICRO_PROTOTYPES', 'au_blendshape_matrices',
     'aus_to_blendshapes', 'sample_expression_aus', 'sample_subject_style',
     'frame_params', 'rotation_matrix', 'skin_texture', 'synthesize',
-    'synthesize_sequence', 'SyntheticFER3D', 'SyntheticFER4D',
-    'SyntheticMER4D'
-]
+    'synthesize_sequence')
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(
+            f'mmfer4d.datasets.synthetic.{name} moved to '
+            f'mmfer4d.synthesis.{name}; the old path goes in the next '
+            'release', DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module('mmfer4d.synthesis'), name)
+    raise AttributeError(
+        f'module {__name__!r} has no attribute {name!r}')

@@ -4,10 +4,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmfer4d.datasets.synthetic import (FACE_MODEL_ENV, boundary_loops,
-                                        face_model_candidates,
-                                        load_face_model,
-                                        resolve_face_model_path)
+from mmfer4d.synthesis import (FACE_MODEL_ENV, boundary_loops,
+                               face_model_candidates, load_face_model,
+                               resolve_face_model_path)
 
 
 def _tiny_npz(path, close_mouth_shape=False):
