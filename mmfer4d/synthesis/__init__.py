@@ -3,8 +3,8 @@
 model, FACS / EMFACS recipes, parameter sampling, and shape and texture
 synthesis. Data sets (:mod:`mmfer4d.datasets.synthetic`) only index the
 parameters; the ``SynthesizeFaceMesh`` transform calls :func:`synthesize`."""
-from .face_model import (FACE_MODEL_ENV, FaceModel, boundary_loops,
-                         face_model_candidates, load_face_model,
+from .face_model import (FACE_MODEL_ENV, PACKAGED_FACE_MODEL, FaceModel,
+                         boundary_loops, load_face_model,
                          resolve_face_model_path)
 from .facs import (AU_NAMES, AU_TO_BLENDSHAPES, BLENDSHAPE_NAMES,
                    EMFACS_PROTOTYPES, LEVEL_SCALE, MICRO_PROTOTYPES,
@@ -18,7 +18,7 @@ from .shape import (frame_params, identity_shape, rotation_matrix,
 from .texture import skin_texture
 
 __all__ = [
-    'FACE_MODEL_ENV', 'FaceModel', 'boundary_loops', 'face_model_candidates',
+    'FACE_MODEL_ENV', 'PACKAGED_FACE_MODEL', 'FaceModel', 'boundary_loops',
     'load_face_model', 'resolve_face_model_path', 'AU_NAMES',
     'AU_TO_BLENDSHAPES', 'BLENDSHAPE_NAMES', 'EMFACS_PROTOTYPES',
     'LEVEL_SCALE', 'MICRO_PROTOTYPES', 'au_blendshape_matrices',

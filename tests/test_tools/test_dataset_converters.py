@@ -92,6 +92,12 @@ def test_ict_facekit_to_npz(tmp_path):
     assert model.num_identity == 3 and model.num_vertices == 4
 
 
+def test_converter_default_rebuilds_the_shipped_model():
+    from mmfer4d.synthesis import PACKAGED_FACE_MODEL
+    conv = _tool('ict_facekit_to_npz')
+    assert conv.parse_args(['root']).out == PACKAGED_FACE_MODEL
+
+
 def test_converter_errors(tmp_path):
     conv = _tool('ict_facekit_to_npz')
     with pytest.raises(FileNotFoundError, match='ICT-FaceKit'):

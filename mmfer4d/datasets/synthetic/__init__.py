@@ -13,13 +13,12 @@ __all__ = ['SyntheticFER3D', 'SyntheticFER4D', 'SyntheticMER4D']
 #: Names that lived here before the engine moved to ``mmfer4d.synthesis``
 #: (issue 14); still importable from here, with a warning, for one release.
 _MOVED = (
-    'FACE_MODEL_ENV', 'FaceModel', 'boundary_loops', 'face_model_candidates',
-    'load_face_model', 'resolve_face_model_path', 'AU_NAMES',
-    'AU_TO_BLENDSHAPES', 'BLENDSHAPE_NAMES', 'EMFACS_PROTOTYPES',
-    'LEVEL_SCALE', 'MICRO_PROTOTYPES', 'au_blendshape_matrices',
-    'aus_to_blendshapes', 'sample_expression_aus', 'sample_subject_style',
-    'frame_params', 'rotation_matrix', 'skin_texture', 'synthesize',
-    'synthesize_sequence')
+    'FACE_MODEL_ENV', 'FaceModel', 'boundary_loops', 'load_face_model',
+    'resolve_face_model_path', 'AU_NAMES', 'AU_TO_BLENDSHAPES',
+    'BLENDSHAPE_NAMES', 'EMFACS_PROTOTYPES', 'LEVEL_SCALE', 'MICRO_PROTOTYPES',
+    'au_blendshape_matrices', 'aus_to_blendshapes', 'sample_expression_aus',
+    'sample_subject_style', 'frame_params', 'rotation_matrix', 'skin_texture',
+    'synthesize', 'synthesize_sequence')
 
 
 def __getattr__(name: str):
