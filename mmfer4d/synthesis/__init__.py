@@ -13,8 +13,8 @@ from .facs import (AU_NAMES, AU_TO_BLENDSHAPES, BLENDSHAPE_NAMES,
 from .sampling import (au_annotation, make_rng, sample_subject,
                        scan_params, sequence_params, subject_names,
                        temporal_envelope)
-from .shape import (frame_params, identity_shape, rotation_matrix,
-                    synthesize, synthesize_sequence)
+from .shape import (frame_params, identity_shape, synthesize,
+                    synthesize_sequence)
 from .texture import skin_texture
 
 __all__ = [
@@ -25,6 +25,6 @@ __all__ = [
     'aus_to_blendshapes', 'sample_expression_aus', 'sample_subject_style',
     'au_annotation', 'make_rng', 'sample_subject', 'scan_params',
     'sequence_params', 'subject_names', 'temporal_envelope', 'frame_params',
-    'identity_shape', 'rotation_matrix', 'skin_texture', 'synthesize',
+    'identity_shape', 'skin_texture', 'synthesize',
     'synthesize_sequence'
 ]

@@ -8,7 +8,8 @@ Parameters (``synth_params``) of one scan, all plain numpy / Python values:
 - ``blendshapes``: ``(E,)`` float32 blendshape weights in [0, 1], in the
   order of :data:`~mmfer4d.synthesis.facs.BLENDSHAPE_NAMES`.
 - ``pose``: ``(3,)`` float32 head rotation (yaw, pitch, roll) in degrees,
-  about the model origin (inside the head).
+  about the model origin (inside the head), in the convention of
+  :mod:`mmfer4d.structures.geometry`.
 - ``translation``: ``(3,)`` float32 mm, optional (defaults to zero).
 - ``noise_std``: float, std of isotropic Gaussian scanner noise in mm.
 - ``noise_seed``: int, seed of that noise.
@@ -24,32 +25,12 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mmfer4d.structures import Mesh
+from mmfer4d.structures import Mesh, rotation_matrix
 from .face_model import FaceModel, load_face_model
 from .facs import BLENDSHAPE_NAMES
 from .texture import skin_texture
 
 _NAME_MAPS: Dict[tuple, np.ndarray] = {}
-
-
-def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """Rotation ``R = R_z(roll) @ R_x(pitch) @ R_y(yaw)``.
-
-    Args:
-        yaw (float): About +y (turning the head), degrees.
-        pitch (float): About +x (nodding), degrees.
-        roll (float): About +z (tilting), degrees.
-
-    Returns:
-        np.ndarray: ``(3, 3)`` float32.
-    """
-    y, p, r = np.deg2rad([yaw, pitch, roll])
-    cy, sy, cp, sp, cr, sr = (np.cos(y), np.sin(y), np.cos(p), np.sin(p),
-                              np.cos(r), np.sin(r))
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
-    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-    return (rz @ rx @ ry).astype(np.float32)
 
 
 def _blendshape_map(model: FaceModel) -> Optional[np.ndarray]:
@@ -163,7 +144,8 @@ def synthesize(params: dict,
         verts += (coeffs[active] @ model.basis[active]).reshape(-1, 3)
     pose = np.asarray(params.get('pose', (0, 0, 0)), np.float32).ravel()
     if np.any(pose):
-        verts = verts @ rotation_matrix(*pose[:3]).T
+        rot = rotation_matrix(*pose[:3]).astype(np.float32)
+        verts = verts @ rot.T
     trans = params.get('translation')
     if trans is not None:
         verts += np.asarray(trans, np.float32)

@@ -16,11 +16,9 @@ import pytest
 
 from mmfer4d.datasets import (EXPRESSIONS_7, NormalizeFace, RandomMeshAugment,
                               SyntheticFER3D, SyntheticFER4D, SyntheticMER4D)
-from mmfer4d.datasets.transforms import euler_to_matrix
 from mmfer4d.rendering import NAMED_VIEWS, resolve_views, view_rotations
-from mmfer4d.structures import Mesh
-from mmfer4d.synthesis import (load_face_model, rotation_matrix, synthesize,
-                               synthesize_sequence)
+from mmfer4d.structures import Mesh, rotation_matrix
+from mmfer4d.synthesis import load_face_model, synthesize, synthesize_sequence
 
 
 def _digest(*arrays) -> str:
@@ -91,10 +89,15 @@ def _rotations():
     angles = np.concatenate(
         [resolve_views(list(NAMED_VIEWS)), [[12.5, -7.25, 3.0]]])
     pose = np.array([[2.5, -3.75, 1.125], [-7.0, 6.5, -4.0]], np.float32)
+    # The head pose as synthesis casts it; the augmentation's angles are
+    # (about x, about y, about z).
     return [
         view_rotations(angles),
-        np.stack([rotation_matrix(*p) for p in pose]),
-        np.stack([euler_to_matrix(a) for a in (angles[:, [1, 0, 2]])]),
+        np.stack([rotation_matrix(*p).astype(np.float32) for p in pose]),
+        np.stack([
+            rotation_matrix(yaw, pitch, roll, order='zyx')
+            for pitch, yaw, roll in angles[:, [1, 0, 2]]
+        ]),
     ]
 
 
@@ -105,7 +108,9 @@ def _normalized():
     faces = np.stack([np.arange(298), np.arange(1, 299), np.arange(2, 300)],
                      1)
     mesh = Mesh(verts.astype(np.float32), faces, landmarks=verts[:68])
-    template = verts[:68] @ rotation_matrix(4.0, -3.0, 2.0).T
+    # float32, as the head-pose helper returned it when this was recorded.
+    rot = rotation_matrix(4.0, -3.0, 2.0).astype(np.float32)
+    template = verts[:68] @ rot.T
     np.random.seed(11)
     out = NormalizeFace(crop_radius=60.0, align_template=template)(
         dict(mesh=mesh))

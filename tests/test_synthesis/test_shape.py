@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from mmfer4d.synthesis import (BLENDSHAPE_NAMES, frame_params,
-                               rotation_matrix, skin_texture, synthesize,
-                               synthesize_sequence)
+from mmfer4d.structures import rotation_matrix
+from mmfer4d.synthesis import (BLENDSHAPE_NAMES, frame_params, skin_texture,
+                               synthesize, synthesize_sequence)
 
 
 def _params(**changes):

@@ -6,29 +6,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmfer4d.registry import TRANSFORMS
+from mmfer4d.structures.geometry import rotation_matrix
 from mmfer4d.structures.mesh import Mesh
 from .loading import get_meshes, set_meshes
-
-
-def euler_to_matrix(angles_deg: Sequence[float]) -> np.ndarray:
-    """Rotation matrix from angles about x, y and z, in degrees.
-
-    The rotations are applied about the fixed axes in the order x (pitch),
-    then y (yaw), then z (roll): ``R = Rz @ Ry @ Rx``.
-
-    Args:
-        angles_deg (Sequence[float]): ``(3,)`` angles in degrees.
-
-    Returns:
-        np.ndarray: ``(3, 3)`` float64 rotation, applied as ``R @ p``.
-    """
-    ax, ay, az = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
-    cx, sx, cy, sy, cz, sz = (np.cos(ax), np.sin(ax), np.cos(ay), np.sin(ay),
-                              np.cos(az), np.sin(az))
-    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return rz @ ry @ rx
 
 
 @TRANSFORMS.register_module()
@@ -134,7 +114,10 @@ class RandomMeshAugment(BaseTransform):
         params = self._draw()
         lin = np.eye(3)
         if params['rotate'] is not None:
-            lin = euler_to_matrix(params['rotate'])
+            pitch, yaw, roll = params['rotate']
+            # x first, then y, then z: see the note on ``order`` in
+            # mmfer4d.structures.geometry.
+            lin = rotation_matrix(yaw, pitch, roll, order='zyx')
         if params['scale'] is not None:
             lin = params['scale'] * lin
         moved = params['rotate'] is not None or params['scale'] is not None

@@ -2,6 +2,7 @@
 import pytest
 
 import mmfer4d.datasets.synthetic as old
+import mmfer4d.structures as structures
 import mmfer4d.synthesis as engine
 
 
@@ -9,6 +10,8 @@ def test_moved_names_still_import_with_a_warning():
     for name in ('synthesize', 'load_face_model', 'AU_NAMES'):
         with pytest.warns(DeprecationWarning, match=f'synthesis.{name}'):
             assert getattr(old, name) is getattr(engine, name)
+    with pytest.warns(DeprecationWarning, match='structures.rotation_matrix'):
+        assert old.rotation_matrix is structures.rotation_matrix
     with pytest.raises(AttributeError, match='no_such_name'):
         old.no_such_name
     # Star imports give the data sets only.

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from mmfer4d.datasets.transforms import RandomMeshAugment, euler_to_matrix
+from mmfer4d.datasets.transforms import RandomMeshAugment
+from mmfer4d.structures import rotation_matrix
 from mmfer4d.structures.mesh import Mesh
 
 
@@ -15,12 +16,24 @@ def _mesh(n=50, seed=0):
     return Mesh(verts, faces, landmarks=verts[:5].copy())
 
 
-def test_euler_to_matrix():
-    rot = euler_to_matrix([0, 90, 0])
-    # A yaw of +90 degrees takes +z (towards the viewer) to +x.
-    np.testing.assert_allclose(rot @ [0, 0, 1], [1, 0, 0], atol=1e-12)
-    rot = euler_to_matrix([12, -30, 7])
-    np.testing.assert_allclose(rot @ rot.T, np.eye(3), atol=1e-12)
+def _rotation(angles):
+    """The augmentation's rotation, typed from its docstring: angles about
+    x (pitch), y (yaw), z (roll), applied x first: ``Rz @ Ry @ Rx``."""
+    rx, ry, rz = np.radians(angles)
+    mx = np.array([[1, 0, 0], [0, np.cos(rx), -np.sin(rx)],
+                   [0, np.sin(rx), np.cos(rx)]])
+    my = np.array([[np.cos(ry), 0, np.sin(ry)], [0, 1, 0],
+                   [-np.sin(ry), 0, np.cos(ry)]])
+    mz = np.array([[np.cos(rz), -np.sin(rz), 0],
+                   [np.sin(rz), np.cos(rz), 0], [0, 0, 1]])
+    return mz @ my @ mx
+
+
+def test_rotation_is_the_documented_one():
+    angles = [12.0, -30.0, 7.0]
+    np.testing.assert_allclose(
+        rotation_matrix(angles[1], angles[0], angles[2], order='zyx'),
+        _rotation(angles), atol=1e-12)
 
 
 def test_probability_zero_is_identity():
@@ -41,7 +54,7 @@ def test_probability_one_changes():
             dict(mesh=mesh))
     params = out['mesh_augment']
     assert np.all(np.abs(params['rotate']) <= 5)
-    rot = euler_to_matrix(params['rotate'])
+    rot = _rotation(params['rotate'])
     np.testing.assert_allclose(
         out['mesh'].vertices, mesh.vertices @ rot.T, atol=1e-3)
     np.testing.assert_allclose(
@@ -82,7 +95,7 @@ def test_sequence_shares_parameters():
     params = RandomMeshAugment(
         rotate_prob=1, scale_prob=1,
         noise_prob=1)(dict(meshes=frames))['mesh_augment']
-    lin = params['scale'] * euler_to_matrix(params['rotate'])
+    lin = params['scale'] * _rotation(params['rotate'])
     np.testing.assert_allclose(
         out[1].vertices - out[0].vertices,
         np.full((50, 3), 3.0) @ lin.T,
