@@ -1,8 +1,8 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-from .augmentation import (LANDMARK_FLIP_INDEX, RandomMeshAugment,
-                           RandomMeshFlip, RandomMeshWarp)
+from .augmentation import RandomMeshAugment, RandomMeshWarp
 from .formatting import PackMultiViewInputs, stack_views
 from .loading import LoadMeshFromFile, LoadMeshSequence
+from .mesh_flip import LANDMARK_FLIP_INDEX, RandomMeshFlip
 from .normalization import NormalizeFace
 from .render import RenderMultiView
 from .sampling import SampleFrames
