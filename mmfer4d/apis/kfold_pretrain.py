@@ -66,7 +66,8 @@ def resolve_pretrain_config(probe_cfg, probe_path: str,
     if path is None:
         path = probe_cfg.get('pretrain_config', None)
         if path is not None and not osp.isabs(path):
-            path = osp.join(osp.dirname(osp.abspath(probe_path)), path)
+            path = osp.normpath(
+                osp.join(osp.dirname(osp.abspath(probe_path)), path))
     if path is not None and not osp.isfile(path):
         where = 'given' if override is not None else (
             f'named by pretrain_config in {probe_path}')
