@@ -588,7 +588,8 @@ def results_for_leaderboard(record: dict) -> dict:
             item['std'] = None
     return dict(
         label=label,
-        protocol=dict(subjects=p['subjects'], folds=p['folds'],
+        protocol=dict(dataset=p['dataset'], subjects=p['subjects'],
+                      folds=p['folds'],
                       classes=p['classes'], intensities=p['intensities'],
                       seeds=[0]),
         leaderboard=values)
