@@ -38,6 +38,8 @@ from typing import Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
+from mmfer4d.leaderboards.leaderboard import au_numbers
+
 from .kfold_logging import build_runner
 # Re-exported: these lived here before the results moved to their module.
 from .kfold_results import (LEADERBOARD_KEYS, aggregate_folds,
@@ -48,7 +50,8 @@ __all__ = [
     'FOLD_METRICS_FILE', 'FOLD_PREDICTIONS_FILE', 'LEADERBOARD_KEYS',
     'iter_dataset_cfgs', 'config_num_folds', 'set_fold', 'describe_protocol',
     'split_subjects', 'fold_work_dir', 'fold_is_done', 'fold_has_checkpoint',
-    'run_fold', 'close_file_handlers', 'unique_experiment_name',
+    'run_fold', 'build_runner_in', 'write_json', 'close_file_handlers',
+    'unique_experiment_name',
     'pool_predictions', 'aggregate_folds', 'leaderboard_values',
     'format_kfold_markdown', 'jsonable'
 ]
@@ -219,16 +222,6 @@ def split_subjects(cfg, field: str = 'test_dataloader') -> Set[tuple]:
     return subjects
 
 
-def _au_list(names) -> Optional[list]:
-    if not names:
-        return None
-    out = []
-    for name in names:
-        text = str(name).upper().replace('AU', '')
-        out.append(int(text) if text.isdigit() else str(name))
-    return sorted(out, key=lambda a: (isinstance(a, str), a))
-
-
 def describe_protocol(cfg, num_folds=None, seeds: Sequence[int] = (0, )
                       ) -> dict:
     """Build the test data set once (file names only) to describe the
@@ -255,9 +248,9 @@ def describe_protocol(cfg, num_folds=None, seeds: Sequence[int] = (0, )
         samples += len(dataset)
         classes = classes or dataset.metainfo.get('classes')
         intensities = intensities or dataset_cfg.get('intensities')
-        aus = aus or _au_list(
+        aus = aus or au_numbers(
             getattr(dataset, 'au_names', None)
-            or dataset.metainfo.get('au_names'))
+            or dataset.metainfo.get('au_names') or None)
         types.append(str(dataset_cfg.get('type')).split('.')[-1])
         if stated is None and hasattr(dataset, 'num_folds'):
             stated = dataset.num_folds
@@ -331,20 +324,32 @@ def run_fold(cfg, fold_dir: str, quiet: bool = False) -> dict:
     Returns:
         dict: The test metrics (JSON-able).
     """
-    os.makedirs(fold_dir, exist_ok=True)
-    cfg.work_dir = fold_dir
-    cfg.experiment_name = unique_experiment_name(fold_dir)
-    runner = build_runner(cfg, quiet=quiet)
+    runner = build_runner_in(cfg, fold_dir, quiet)
     try:
         runner.train()
         metrics = jsonable(runner.test())
-        tmp = osp.join(fold_dir, FOLD_METRICS_FILE + '.tmp')
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(metrics, f, indent=2)
-        os.replace(tmp, osp.join(fold_dir, FOLD_METRICS_FILE))
+        write_json(osp.join(fold_dir, FOLD_METRICS_FILE), metrics)
     finally:
         close_file_handlers(runner)
     return metrics
+
+
+def build_runner_in(cfg, work_dir: str, quiet: bool = False):
+    """The Runner of ``cfg`` with ``work_dir`` and a unique experiment
+    name (:func:`~mmfer4d.apis.kfold_logging.build_runner`)."""
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = unique_experiment_name(work_dir)
+    return build_runner(cfg, quiet=quiet)
+
+
+def write_json(path: str, data) -> None:
+    """Write ``data`` as JSON through a temporary file, so that ``path``
+    exists only once complete (it marks a finished step)."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
 
 
 def close_file_handlers(runner) -> None:

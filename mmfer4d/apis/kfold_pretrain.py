@@ -25,7 +25,6 @@ the top-level field ``pretrain_config`` (a path, relative to the probe
 config's folder or absolute).
 """
 import json
-import os
 import os.path as osp
 from typing import List, Optional, Set
 
@@ -212,15 +211,11 @@ def run_pretrain(cfg, pre_dir: str, quiet: bool = False) -> dict:
     Returns:
         dict: As :func:`read_pretrain_record`.
     """
-    from .kfold import (close_file_handlers, iter_dataset_cfgs, split_subjects,
-                        unique_experiment_name)
-    from .kfold_logging import build_runner
+    from .kfold import (build_runner_in, close_file_handlers,
+                        iter_dataset_cfgs, split_subjects, write_json)
     subjects = split_subjects(cfg, 'train_dataloader')
     dataset = next(iter_dataset_cfgs(cfg.train_dataloader['dataset']))
-    os.makedirs(pre_dir, exist_ok=True)
-    cfg.work_dir = pre_dir
-    cfg.experiment_name = unique_experiment_name(pre_dir)
-    runner = build_runner(cfg, quiet=quiet)
+    runner = build_runner_in(cfg, pre_dir, quiet)
     try:
         runner.train()
     finally:
@@ -232,10 +227,7 @@ def run_pretrain(cfg, pre_dir: str, quiet: bool = False) -> dict:
         fold=dataset.get('fold'),
         num_folds=dataset.get('num_folds'),
         seed=dataset.get('seed'))
-    tmp = osp.join(pre_dir, PRETRAIN_RECORD + '.tmp')
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, osp.join(pre_dir, PRETRAIN_RECORD))
+    write_json(osp.join(pre_dir, PRETRAIN_RECORD), record)
     return read_pretrain_record(pre_dir)
 
 

@@ -40,7 +40,8 @@ def list_benchmarks() -> List[str]:
         for p in glob(osp.join(LEADERBOARD_DIR, '*.yml')))
 
 
-def _au_numbers(aus) -> Optional[list]:
+def au_numbers(aus) -> Optional[list]:
+    """AU names or numbers (``'AU12'``, ``12``) as sorted numbers."""
     if aus is None:
         return None
     out = []
@@ -64,7 +65,7 @@ def normalize_protocol(protocol: Optional[dict]) -> dict:
     out['folds'] = folds
     if isinstance(out['intensities'], (list, tuple)):
         out['intensities'] = sorted(out['intensities'])
-    out['aus'] = _au_numbers(out['aus'])
+    out['aus'] = au_numbers(out['aus'])
     dataset = protocol.get('dataset')
     if isinstance(dataset, str):
         dataset = dataset.split('+')
