@@ -20,10 +20,10 @@ from .kfold import (FOLD_METRICS_FILE, FOLD_PREDICTIONS_FILE, config_num_folds,
                     fold_work_dir, iter_dataset_cfgs, run_fold, set_fold,
                     split_subjects)
 from .kfold_logging import KFoldProgress
-from .kfold_pretrain import (check_subject_independence, pretrain_work_dir,
-                             pretrained_checkpoint_key, read_pretrain_record,
-                             resolve_pretrain_config, run_pretrain,
-                             set_pretrained_checkpoint)
+from .kfold_pretrain import (check_subject_independence, checkpoint_keys,
+                             pretrain_work_dir, pretrained_checkpoint_key,
+                             read_pretrain_record, resolve_pretrain_config,
+                             run_pretrain, set_pretrained_checkpoint)
 from .kfold_results import (aggregate_folds, format_kfold_markdown,
                             leaderboard_values, pool_predictions)
 
@@ -193,6 +193,12 @@ def run_kfold(config: str,
         (f'; each fold pre-trained with {pretrain_config}, its checkpoint '
          f'into {pretrain_key}' if pretrain_config else ''))
 
+    if pretrain_config is None and checkpoint_keys(base):
+        log(f'[kfold] warning: {config} loads one fixed checkpoint in every '
+            f'fold ({", ".join(checkpoint_keys(base))}); unless it was '
+            'trained without any subject of this data set, the folds are '
+            'not subject-independent: --pretrain-config pre-trains each '
+            'fold on its own training subjects')
     runner = _FoldRunner(config, make_cfg, work_dir, num_folds,
                          pretrain_config, pretrain_key, log)
     pending = [(s, f) for s in seeds for f in folds

@@ -265,3 +265,17 @@ def test_set_fold_on_wrapped_datasets():
     assert cfg.test_dataloader.dataset.seed == 7
     assert cfg.randomness.seed == 7
     assert cfg.test_evaluator[-1]['type'] == 'DumpResults'
+
+
+def test_warns_when_one_checkpoint_serves_every_fold(kfold, tmp_path):
+    from mmfer4d.apis import run_kfold
+    args = kfold.parse_args([
+        PROBE_CONFIG, '--no-validate', '--cfg-options',
+        *tiny_smile_vlm_options(PROBE_CONFIG, validate=False)
+    ])
+    lines = []
+    summary = run_kfold(PROBE_CONFIG, str(tmp_path), kfold._make_cfg(args),
+                        summary_only=True, log=lines.append)
+    assert any('loads one fixed checkpoint in every fold '
+               '(model.init_cfg.checkpoint)' in line for line in lines)
+    assert summary['folds'] == {'0': {}} and summary['pretrain_config'] is None
