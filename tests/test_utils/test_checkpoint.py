@@ -185,10 +185,11 @@ def test_real_checkpoint_loads_with_mmengine(mmengine_checkpoint):
     assert 'message_hub' in _load_checkpoint(mmengine_checkpoint)
 
 
-def test_real_checkpoint_resumes(mmengine_checkpoint, tmp_path):
-    runner = Runner(
+def _resumable_runner(work_dir, experiment_name):
+    """A Runner that can resume the ``mmengine_checkpoint`` run."""
+    return Runner(
         model=ToyModel(),
-        work_dir=str(tmp_path),
+        work_dir=str(work_dir),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_dataloader=dict(
             dataset=ToyDataset(),
@@ -197,7 +198,11 @@ def test_real_checkpoint_resumes(mmengine_checkpoint, tmp_path):
             batch_size=2),
         train_cfg=dict(by_epoch=True, max_epochs=2),
         default_scope='mmfer4d',
-        experiment_name='test_checkpoint_resume')
+        experiment_name=experiment_name)
+
+
+def test_real_checkpoint_resumes(mmengine_checkpoint, tmp_path):
+    runner = _resumable_runner(tmp_path, 'test_checkpoint_resume')
     runner.resume(mmengine_checkpoint)
     assert runner.epoch == 1 and runner.iter == 2
     buffer = runner.message_hub.get_scalar('train/loss')
@@ -266,18 +271,7 @@ def test_empty_history_buffer_loads_and_resumes(mmengine_checkpoint,
                                                 tmp_path):
     # An empty HistoryBuffer (a key with no value logged yet) kept in the
     # message hub: its empty arrays pickle ``builtins.bytes()``.
-    runner = Runner(
-        model=ToyModel(),
-        work_dir=str(tmp_path),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_dataloader=dict(
-            dataset=ToyDataset(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=2),
-        train_cfg=dict(by_epoch=True, max_epochs=2),
-        default_scope='mmfer4d',
-        experiment_name='test_checkpoint_empty_buffer')
+    runner = _resumable_runner(tmp_path, 'test_checkpoint_empty_buffer')
     runner.resume(mmengine_checkpoint)
     runner.message_hub.update_info('val/empty', HistoryBuffer())
     runner.save_checkpoint(str(tmp_path), 'empty_buffer.pth')

@@ -156,6 +156,14 @@ def run_tool(args, torch_home, cwd):
                           timeout=300)
 
 
+def assert_tool_refused(proc, marker):
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert 'UnsafeCheckpointError' in output, output[-3000:]
+    assert URL in output and 'posix.system' in output
+    assert not marker.exists(), 'the payload ran'
+
+
 def test_tools_test(cached_payload, tmp_path):
     cached, marker = cached_payload
     proc = run_tool([
@@ -164,11 +172,7 @@ def test_tools_test(cached_payload, tmp_path):
         str(tmp_path / 'work'), '--cfg-options',
         *tiny_smile_vlm_options(validate=False)
     ], cached.parent.parent.parent, tmp_path)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert 'UnsafeCheckpointError' in output, output[-3000:]
-    assert URL in output and 'posix.system' in output
-    assert not marker.exists(), 'the payload ran'
+    assert_tool_refused(proc, marker)
 
 
 def test_tools_register_the_loaders_without_custom_imports(tmp_path):
@@ -195,11 +199,7 @@ def test_tools_infer(cached_payload, tmp_path):
         osp.join(REPO, 'tools', 'infer.py'), '--config', SMILE_VLM_CONFIG,
         '--checkpoint', URL, 'scan.obj'
     ], cached.parent.parent.parent, tmp_path)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert 'UnsafeCheckpointError' in output, output[-3000:]
-    assert URL in output and 'posix.system' in output
-    assert not marker.exists(), 'the payload ran'
+    assert_tool_refused(proc, marker)
 
 
 def first_http(table):
