@@ -53,8 +53,10 @@ import numpy as np
 from mmengine.logging import HistoryBuffer
 
 __all__ = [
-    'NDARRAY_REFERENCE', 'mmengine_checkpoint_safe_globals',
-    'safe_global_names', 'CALLABLE_GLOBALS', 'NEWOBJ_GLOBALS'
+    'CALLABLE_GLOBALS', 'HISTORY_BUFFER_STATISTICS', 'NDARRAY_REFERENCE',
+    'NEWOBJ_GLOBALS', 'NUMERIC_SCALAR_TYPES', 'REBUILD_FUNCTIONS',
+    'is_numeric_dtype', 'mmengine_checkpoint_safe_globals',
+    'safe_global_names'
 ]
 
 SafeGlobal = Union[Callable, Tuple[Any, str]]
