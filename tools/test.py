@@ -34,6 +34,10 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+# mmfer4d's allow-listed checkpoint loaders, for every path and URL prefix,
+# also when the config does not import mmfer4d itself.
+import mmfer4d  # noqa: F401
+
 
 def parse_args(argv=None):
     """Parse the command line.

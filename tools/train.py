@@ -21,6 +21,10 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+# mmfer4d's allow-listed checkpoint loaders, for every path and URL prefix,
+# also when the config does not import mmfer4d itself.
+import mmfer4d  # noqa: F401
+
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

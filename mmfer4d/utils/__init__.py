@@ -1,9 +1,17 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-from .checkpoint import (UnsafeCheckpointError, load_from_local,
+from .checkpoint import (CheckpointRefusedError, UnsafeCheckpointError,
+                         UnsupportedCheckpointError, load_from_local,
                          mmengine_checkpoint_safe_globals,
-                         register_checkpoint_safe_globals)
+                         register_checkpoint_safe_globals,
+                         safe_load_checkpoint)
+from .checkpoint_scan import scan_checkpoint
+from .checkpoint_schemes import (download_checkpoint, load_from_http,
+                                 register_checkpoint_schemes, unsafe_schemes)
 
 __all__ = [
-    'UnsafeCheckpointError', 'load_from_local',
-    'mmengine_checkpoint_safe_globals', 'register_checkpoint_safe_globals'
+    'CheckpointRefusedError', 'UnsafeCheckpointError',
+    'UnsupportedCheckpointError', 'download_checkpoint', 'load_from_http',
+    'load_from_local', 'mmengine_checkpoint_safe_globals',
+    'register_checkpoint_safe_globals', 'register_checkpoint_schemes',
+    'safe_load_checkpoint', 'scan_checkpoint', 'unsafe_schemes'
 ]

@@ -1,142 +1,197 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-"""Loading mmengine checkpoints with ``torch.load(weights_only=True)``.
+"""The one loader every mmfer4d checkpoint goes through.
 
 Since torch 2.6, ``torch.load`` unpickles with ``weights_only=True`` unless
-told otherwise: only tensors, containers and allow-listed globals may be
-built. mmengine 0.10.7 saves (and its ``load_checkpoint`` /
-``CheckpointLoader`` reload, through a plain ``torch.load``) checkpoints whose
-``message_hub`` holds :class:`mmengine.logging.HistoryBuffer` objects with
-numpy arrays inside, so ``tools/test.py`` and ``--resume`` fail.
+told otherwise; mmengine 0.10's checkpoint loaders call plain
+``torch.load`` for local files and torch hub's ``load_state_dict_from_url``
+(``weights_only=False``: it runs whatever the file pickles) for
+``http(s)://``, ``open-mmlab://``, ``torchvision://`` and ``mmcls://``.
 
-Instead of turning ``weights_only`` off,
-:func:`register_checkpoint_safe_globals` allow-lists exactly the globals such
-a checkpoint pickles, found by saving a real checkpoint with
-:class:`mmengine.runner.Runner` and listing them with
-``torch.serialization.get_unsafe_globals_in_checkpoint``:
-
-- ``mmengine.logging.history_buffer.HistoryBuffer`` (the logged scalars);
-- ``builtins.getattr``, which pickle uses to rebuild the unbound methods
-  ``HistoryBuffer.min/max/current/mean`` that ``HistoryBuffer.__getstate__``
-  stores. A real ``getattr`` would let a checkpoint reach any attribute of any
-  allowed object, so the name is bound to :func:`_history_buffer_statistic`,
-  which returns only those four methods and refuses everything else;
-- ``numpy.ndarray``, ``numpy.dtype``, ``numpy._core.multiarray._reconstruct``
-  and ``numpy._core.multiarray.scalar`` (arrays and scalars in the history),
-  also under their numpy 1.x names ``numpy.core.multiarray.*`` so that
-  checkpoints written with numpy 1.x load as well;
-- the numpy dtype classes of booleans, integers and floats
-  (``numpy.dtypes.Float64DType`` ...), which ``BUILD`` needs to restore a
-  ``numpy.dtype`` (numpy >= 1.25). Logged Python floats and ints give float64
-  and int64; the other fixed-size numeric types cover metrics logged as
-  float32/float16 numpy scalars. Object, string and structured dtypes stay
-  refused.
-
-Everything else (a custom class, ``os.system`` through ``__reduce__`` ...)
-is still refused by torch's unpickler before it runs. mmengine's local
-checkpoint loader is wrapped so that the refusal names the file.
+:func:`safe_load_checkpoint` is the single door: it scans the file's pickles
+(:func:`~mmfer4d.utils.checkpoint_scan.scan_checkpoint`), then loads them
+with ``torch.load(weights_only=True)`` and mmfer4d's narrow allow-list
+(:mod:`~mmfer4d.utils.checkpoint_allowlist`), then checks the
+``HistoryBuffer`` objects it built. ``.safetensors`` files (no pickle) load
+with :mod:`safetensors`. :func:`register_checkpoint_safe_globals`, called
+when :mod:`mmfer4d` is imported, registers the allow-list with torch and
+re-registers every scheme of mmengine's ``CheckpointLoader``
+(:mod:`~mmfer4d.utils.checkpoint_schemes`) so that ``load_checkpoint``,
+``Runner(load_from=...)``, ``--resume``, ``init_cfg=dict(type='Pretrained',
+checkpoint=...)``, ``tools/test.py`` and ``tools/infer.py`` use it for
+local paths, URLs (through the torch hub cache) and every prefix alike.
 """
+import os
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Optional, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+
+from .checkpoint_allowlist import (HISTORY_BUFFER_STATISTICS, is_numeric_dtype,
+                                   mmengine_checkpoint_safe_globals,
+                                   safe_global_names)
+from .checkpoint_scan import (CheckpointRefusedError, UnsafeCheckpointError,
+                              UnsupportedCheckpointError, scan_checkpoint)
 
 __all__ = [
-    'UnsafeCheckpointError', 'mmengine_checkpoint_safe_globals',
-    'register_checkpoint_safe_globals', 'load_from_local'
+    'CheckpointRefusedError', 'UnsafeCheckpointError',
+    'UnsupportedCheckpointError', 'mmengine_checkpoint_safe_globals',
+    'register_checkpoint_safe_globals', 'safe_load_checkpoint',
+    'load_from_local'
 ]
 
-SafeGlobal = Union[Callable, Tuple[Callable, str]]
+_FOREIGN_STATISTICS = ('a HistoryBuffer in it has statistics methods other '
+                       'than mmengine\'s min/max/current/mean')
 
-# The methods ``HistoryBuffer._set_default_statistics`` registers and
-# ``HistoryBuffer.__getstate__`` pickles (as ``getattr(HistoryBuffer, name)``).
-_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint pickles a global that is not allow-listed.
-
-    Subclass of :class:`pickle.UnpicklingError` (what ``torch.load`` raises),
-    so existing handlers still catch it; the message names the file.
-    """
+MapLocation = Optional[Union[str, Callable, torch.device, dict]]
 
 
-def _history_buffer_statistic(obj: Any, name: str) -> Callable:
-    """Stand-in for ``builtins.getattr`` while unpickling a checkpoint.
+def _safe_global_key(item: Any) -> str:
+    """The name torch files an ``add_safe_globals`` item under."""
+    if isinstance(item, tuple):
+        return item[1]
+    return f'{item.__module__}.{item.__qualname__}'
 
-    Args:
-        obj (Any): The object pickle wants an attribute of; must be
-            :class:`mmengine.logging.HistoryBuffer`.
-        name (str): The attribute; one of ``'min'``, ``'max'``,
-            ``'current'``, ``'mean'``.
 
-    Returns:
-        Callable: The unbound ``HistoryBuffer`` method.
+def _check_registration() -> None:
+    """(Re-)register our allow-list; refuse if other code rebound a name.
 
     Raises:
-        pickle.UnpicklingError: For any other object or attribute.
+        RuntimeError: If another package allow-listed one of our names
+            (e.g. ``numpy.dtype``) as something else, which torch would
+            then pick at random.
     """
-    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'refused getattr({obj!r}, {name!r}): mmfer4d only allows '
-        f'getattr(HistoryBuffer, name) for name in '
-        f'{_HISTORY_BUFFER_STATISTICS}')
+    ours = safe_global_names()
+    clashes = sorted({
+        _safe_global_key(item)
+        for item in torch.serialization.get_safe_globals()
+        if _safe_global_key(item) in ours and (item[0] if isinstance(
+            item, tuple) else item) is not ours[_safe_global_key(item)]
+    })
+    if clashes:
+        raise RuntimeError(
+            f'other code allow-listed {", ".join(clashes)} with '
+            'torch.serialization.add_safe_globals; mmfer4d binds these '
+            'names to checked stand-ins and cannot load checkpoints safely '
+            'while they are bound to something else')
+    torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
 
 
-def _numpy_dtype_classes() -> List[type]:
-    """The dtype classes of numpy's boolean, integer and float types."""
-    scalar_types = [np.bool_, np.float16, np.float32, np.float64]
-    for bits in (8, 16, 32, 64):
-        scalar_types += [getattr(np, f'int{bits}'), getattr(np, f'uint{bits}')]
-    # np.longlong etc. may be distinct classes from int64 on some platforms.
-    scalar_types += [np.longlong, np.ulonglong, np.intc, np.uintc]
-    classes = []
-    for scalar_type in scalar_types:
-        cls = type(np.dtype(scalar_type))
-        if cls is not np.dtype and cls not in classes:
-            classes.append(cls)
-    return classes
+def _check_history_buffers(obj: Any, filename: str, depth: int = 0) -> None:
+    """Every ``HistoryBuffer`` holds numeric arrays and mmengine's methods.
+
+    Raises:
+        UnsafeCheckpointError: Otherwise (``HistoryBuffer.statistics``
+            would call whatever the checkpoint put in its method table).
+    """
+    if depth > 64:
+        return
+    if isinstance(obj, dict):
+        for value in obj.values():
+            _check_history_buffers(value, filename, depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            _check_history_buffers(value, filename, depth + 1)
+    elif isinstance(obj, HistoryBuffer):
+        methods = getattr(obj, '_statistics_methods', {})
+        allowed = [
+            getattr(HistoryBuffer, n) for n in HISTORY_BUFFER_STATISTICS
+        ]
+        histories = [
+            getattr(obj, '_log_history', None),
+            getattr(obj, '_count_history', None)
+        ]
+        if not (isinstance(methods, dict) and all(
+                any(m is a for a in allowed) for m in methods.values())):
+            raise UnsafeCheckpointError(filename, [_FOREIGN_STATISTICS])
+        if not all(
+                isinstance(h, np.ndarray) and is_numeric_dtype(h.dtype)
+                for h in histories):
+            raise UnsafeCheckpointError(filename, [
+                'a HistoryBuffer in it holds something other than numeric '
+                'numpy arrays'
+            ])
 
 
-def mmengine_checkpoint_safe_globals() -> List[SafeGlobal]:
-    """The globals an mmengine checkpoint needs with ``weights_only=True``.
+def _load_safetensors(path: str, map_location: MapLocation) -> dict:
+    from safetensors.torch import load_file
+    device = str(map_location) if isinstance(map_location,
+                                             (str, torch.device)) else 'cpu'
+    return load_file(path, device=device)
+
+
+def safe_load_checkpoint(file: Union[str, os.PathLike, BinaryIO],
+                         map_location: MapLocation = None,
+                         *,
+                         filename: Optional[str] = None) -> Any:
+    """Load a checkpoint without running anything it pickles.
+
+    Args:
+        file (str | PathLike | BinaryIO): A local path (``~`` expanded) or
+            an open, seekable binary file (at the checkpoint's start).
+        map_location (str | Callable | torch.device | dict, optional): As
+            in :func:`torch.load`. Defaults to None.
+        filename (str, optional): What errors call the file (e.g. the URL
+            and its cache path). Defaults to the path or the file's name.
 
     Returns:
-        list: Items for :func:`torch.serialization.add_safe_globals`: objects,
-        or ``(object, 'module.qualname')`` pairs where the name in the
-        checkpoint differs from the object's own (numpy 1.x names, and
-        ``builtins.getattr`` bound to the restricted stand-in).
+        Any: The unpickled checkpoint, usually a dict.
+
+    Raises:
+        FileNotFoundError: If a path is not a file.
+        UnsafeCheckpointError: If it pickles a global outside the
+            allow-list, a call that could allocate more than the file holds,
+            or a ``HistoryBuffer`` with foreign contents; the message names
+            the file and the globals.
+        UnsupportedCheckpointError: For a format the weights-only loader
+            cannot read (pickle protocols other than 2, legacy ``.tar``,
+            TorchScript, malformed pickles, empty files).
+        RuntimeError: If other code rebound one of mmfer4d's allow-listed
+            names.
     """
-    multiarray = np._core.multiarray if hasattr(np, '_core') \
-        else np.core.multiarray
-    reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
-    safe_globals: List[SafeGlobal] = [
-        HistoryBuffer,
-        (_history_buffer_statistic, 'builtins.getattr'),
-        np.ndarray,
-        np.dtype,
-    ]
-    for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        safe_globals.append((reconstruct, f'{module}._reconstruct'))
-        safe_globals.append((scalar, f'{module}.scalar'))
-    safe_globals += _numpy_dtype_classes()
-    return safe_globals
-
-
-def _refusal_reason(filename: str, error: Exception) -> str:
-    """Why torch refused ``filename``, without its boilerplate."""
+    if isinstance(file, (str, os.PathLike)):
+        path = osp.expanduser(os.fspath(file))
+        filename = filename or path
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path} can not be found.')
+        if path.endswith('.safetensors'):
+            return _load_safetensors(path, map_location)
+        with open(path, 'rb') as f:
+            scan_checkpoint(f, filename)
+        source: Any = path
+    else:
+        filename = filename or str(getattr(file, 'name', '<file object>'))
+        scan_checkpoint(file, filename)
+        source = file
+    _check_registration()
+    # HistoryBuffer.__setstate__ merges a pickled method table into the
+    # class-wide one: undo any change, whether the load succeeds or not.
+    statistics = dict(HistoryBuffer._statistics_methods)
+    expected = dict(statistics)  # __setstate__ adds the defaults if absent
+    for name in HISTORY_BUFFER_STATISTICS:
+        expected.setdefault(name, getattr(HistoryBuffer, name))
     try:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
-            filename)
-    except Exception:  # legacy (non-zip) files cannot be scanned
-        unsafe = []
-    if unsafe:
-        return (f'it pickles {", ".join(unsafe)}, which '
-                f'{"is" if len(unsafe) == 1 else "are"} not allow-listed')
+        checkpoint = torch.load(
+            source, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UnsafeCheckpointError(filename,
+                                    [_torch_reason(error)]) from error
+    finally:
+        changed = HistoryBuffer._statistics_methods not in (statistics,
+                                                            expected)
+        if changed:
+            HistoryBuffer._statistics_methods.clear()
+            HistoryBuffer._statistics_methods.update(statistics)
+    if changed:
+        raise UnsafeCheckpointError(filename, [_FOREIGN_STATISTICS])
+    _check_history_buffers(checkpoint, filename)
+    return checkpoint
+
+
+def _torch_reason(error: Exception) -> str:
+    """torch's refusal without its boilerplate (the scan passed it)."""
     text = str(error)
     marker = 'WeightsUnpickler error:'
     if marker in text:
@@ -145,19 +200,15 @@ def _refusal_reason(filename: str, error: Exception) -> str:
     return lines[0] if lines else repr(error)
 
 
-def load_from_local(filename: str,
-                    map_location: Optional[Union[str, Callable,
-                                                 torch.device]] = None
-                    ) -> Any:
-    """Load a local checkpoint with ``weights_only=True``.
+def load_from_local(filename: str, map_location: MapLocation = None) -> Any:
+    """mmengine's loader for local paths: :func:`safe_load_checkpoint`.
 
-    Registered as mmengine's loader for local paths, so that
-    ``mmengine.runner.load_checkpoint``, ``Runner.load_checkpoint`` and
-    ``Runner.resume`` (hence ``tools/test.py`` and ``--resume``) use it.
+    Registered for the ``''`` prefix of ``CheckpointLoader``; the name keeps
+    mmengine's log line "Loads checkpoint by local backend".
 
     Args:
         filename (str): Path of the checkpoint; ``~`` is expanded.
-        map_location (str | Callable | torch.device, optional): Same as in
+        map_location (str | Callable | torch.device, optional): As in
             :func:`torch.load`. Defaults to None.
 
     Returns:
@@ -165,35 +216,20 @@ def load_from_local(filename: str,
 
     Raises:
         FileNotFoundError: If ``filename`` is not a file.
-        UnsafeCheckpointError: If the checkpoint pickles a global that is
-            not allow-listed; the message names the file and the global.
+        CheckpointRefusedError: See :func:`safe_load_checkpoint`.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    try:
-        return torch.load(
-            filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise UnsafeCheckpointError(
-            f'{filename}: refused to load the checkpoint: '
-            f'{_refusal_reason(filename, error)}. Only tensors, numpy '
-            'arrays/scalars and mmengine HistoryBuffers are allowed. If you '
-            'trust the file, '
-            'load it yourself with torch.load(..., weights_only=False).'
-        ) from error
+    return safe_load_checkpoint(filename, map_location)
 
 
 def register_checkpoint_safe_globals() -> None:
-    """Allow-list mmengine's checkpoint globals and name refused files.
+    """Allow-list mmengine's checkpoint globals and take over its loaders.
 
     Idempotent. Called when :mod:`mmfer4d` is imported, so our tools and
-    mmpretrain's/mmengine's tools (through ``custom_imports``) load mmengine
-    checkpoints with ``weights_only=True``.
+    mmpretrain's/mmengine's tools (through ``custom_imports``) load
+    checkpoints from every source with :func:`safe_load_checkpoint`; plain
+    ``torch.load`` in the same process gets the same narrow stand-ins.
     """
-    torch.serialization.add_safe_globals(mmengine_checkpoint_safe_globals())
-    # The registered loader named ``load_from_local`` keeps mmengine's log
-    # line "Loads checkpoint by local backend".
-    if CheckpointLoader._get_checkpoint_loader('') is not load_from_local:
-        CheckpointLoader.register_scheme(
-            prefixes='', loader=load_from_local, force=True)
+    # Imported here: the scheme loaders are built on this module.
+    from .checkpoint_schemes import register_checkpoint_schemes
+    _check_registration()
+    register_checkpoint_schemes()

@@ -1,10 +1,14 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-"""Tests of ``mmfer4d/utils/checkpoint.py``: mmengine checkpoints load with
-``weights_only=True``, anything else pickled is refused before it runs."""
+"""Tests of ``mmfer4d/utils/checkpoint.py``: real mmengine checkpoints
+(including an empty ``HistoryBuffer``) load with ``weights_only=True`` and
+the narrow allow-list; anything else pickled is refused before it runs.
+Hostile files of every kind: ``test_checkpoint_scan.py``; URLs and
+prefixes: ``test_checkpoint_schemes.py``."""
 import builtins
 import os
 import pickle
 import subprocess
+import zipfile
 
 import numpy as np
 import pytest
@@ -17,7 +21,8 @@ from torch import nn
 
 from mmfer4d.utils import (UnsafeCheckpointError, load_from_local,
                            mmengine_checkpoint_safe_globals,
-                           register_checkpoint_safe_globals)
+                           register_checkpoint_safe_globals,
+                           safe_load_checkpoint, unsafe_schemes)
 
 
 class ToyModel(BaseModel):
@@ -180,10 +185,11 @@ def test_real_checkpoint_loads_with_mmengine(mmengine_checkpoint):
     assert 'message_hub' in _load_checkpoint(mmengine_checkpoint)
 
 
-def test_real_checkpoint_resumes(mmengine_checkpoint, tmp_path):
-    runner = Runner(
+def _resumable_runner(work_dir, experiment_name):
+    """A Runner that can resume the ``mmengine_checkpoint`` run."""
+    return Runner(
         model=ToyModel(),
-        work_dir=str(tmp_path),
+        work_dir=str(work_dir),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_dataloader=dict(
             dataset=ToyDataset(),
@@ -192,7 +198,11 @@ def test_real_checkpoint_resumes(mmengine_checkpoint, tmp_path):
             batch_size=2),
         train_cfg=dict(by_epoch=True, max_epochs=2),
         default_scope='mmfer4d',
-        experiment_name='test_checkpoint_resume')
+        experiment_name=experiment_name)
+
+
+def test_real_checkpoint_resumes(mmengine_checkpoint, tmp_path):
+    runner = _resumable_runner(tmp_path, 'test_checkpoint_resume')
     runner.resume(mmengine_checkpoint)
     assert runner.epoch == 1 and runner.iter == 2
     buffer = runner.message_hub.get_scalar('train/loss')
@@ -223,16 +233,79 @@ def test_numpy_values_within_the_boundary(tmp_path):
         i8=np.arange(3, dtype=np.int8),
         u16=np.ones(2, dtype=np.uint16),
         flag=np.bool_(True),
-        f16=np.zeros((2, 2), dtype=np.float16))
+        f16=np.zeros((2, 2), dtype=np.float16),
+        empty=np.zeros(0),
+        empty_2d=np.zeros((0, 4), dtype=np.int64))
     torch.save(allowed, path)
     loaded = load_from_local(str(path))
     for key, value in allowed.items():
         assert np.asarray(loaded[key]).dtype == np.asarray(value).dtype
+        assert np.shape(loaded[key]) == np.shape(value)
         assert np.array_equal(loaded[key], value)
-    # Object arrays may hold anything: still refused.
-    torch.save(dict(obj=np.array([1, 'a'], dtype=object)), path)
-    with pytest.raises(UnsafeCheckpointError, match='ObjectDType'):
+
+
+@pytest.mark.parametrize('array', [
+    np.array([1, 'a'], dtype=object),
+    np.array([None], dtype=object),
+    np.array(['text']),
+    np.zeros(2, dtype=[('x', 'f4')]),
+    np.array([1 + 2j]),
+    np.array(['2020-01-01'], dtype='datetime64[D]'),
+],
+                         ids=['object', 'object-none', 'str', 'structured',
+                              'complex', 'datetime'])
+def test_other_numpy_dtypes_are_refused(array, tmp_path):
+    # Documented: only boolean, integer and float arrays and scalars load;
+    # object arrays may hold anything, the others are not in checkpoints.
+    path = tmp_path / 'dtype.pth'
+    torch.save(dict(meta=dict(value=array)), path)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r"refused numpy\.dtype\('") as info:
         load_from_local(str(path))
+    assert str(info.value).startswith(str(path))
+    with pytest.raises(pickle.UnpicklingError, match='numpy.dtype'):
+        torch.load(path)  # the same stand-in, process-wide
+
+
+def test_empty_history_buffer_loads_and_resumes(mmengine_checkpoint,
+                                                tmp_path):
+    # An empty HistoryBuffer (a key with no value logged yet) kept in the
+    # message hub: its empty arrays pickle ``builtins.bytes()``.
+    runner = _resumable_runner(tmp_path, 'test_checkpoint_empty_buffer')
+    runner.resume(mmengine_checkpoint)
+    runner.message_hub.update_info('val/empty', HistoryBuffer())
+    runner.save_checkpoint(str(tmp_path), 'empty_buffer.pth')
+    path = str(tmp_path / 'empty_buffer.pth')
+    with zipfile.ZipFile(path) as archive:
+        data = archive.read(next(n for n in archive.namelist()
+                                 if n.endswith('/data.pkl')))
+    assert b'c__builtin__\nbytes\n' in data  # bytes() in protocol 2
+    checkpoint = load_from_local(path)
+    buffer = checkpoint['message_hub']['runtime_info']['val/empty']
+    assert isinstance(buffer, HistoryBuffer)
+    assert buffer.data[0].shape == (0, ) and buffer.data[0].dtype == float
+    runner.resume(path)
+    assert len(runner.message_hub.get_info('val/empty').data[0]) == 0
+    assert len(runner.message_hub.get_scalar('train/loss').data[0]) == 2
+
+
+def test_history_buffer_class_table_survives_a_hostile_file(
+        tmp_path, monkeypatch):
+    # HistoryBuffer.__getstate__ pickles the class-wide method table and
+    # __setstate__ merges it back into the class attribute shared by every
+    # buffer of the process.
+    path = tmp_path / 'table.pth'
+    for method, error in ((len, 'builtins.len'), (set, 'statistics')):
+        with monkeypatch.context() as patch:
+            patch.setitem(HistoryBuffer._statistics_methods, 'mean', method)
+            torch.save(
+                dict(message_hub=dict(
+                    log_scalars=dict(x=HistoryBuffer([1.0], [1])))), path)
+        with pytest.raises(UnsafeCheckpointError, match=error):
+            load_from_local(str(path))
+        assert HistoryBuffer._statistics_methods['mean'] is \
+            HistoryBuffer.mean
+    assert HistoryBuffer([1.0, 3.0], [1, 1]).statistics('mean') == 2.0
 
 
 def test_numpy1_names_are_allowed(tmp_path):
@@ -267,6 +340,21 @@ def test_registration_is_idempotent():
     for item in mmengine_checkpoint_safe_globals():
         assert item in after
     assert CheckpointLoader._get_checkpoint_loader('x.pth') is load_from_local
-    # Object arrays (arbitrary Python objects) stay outside the list.
-    assert not any(
-        isinstance(g, type) and g.__name__ == 'ObjectDType' for g in after)
+    assert unsafe_schemes() == []
+    # Neither object arrays nor raw numpy callables are on the list.
+    names = {item[1] if isinstance(item, tuple) else item.__qualname__
+             for item in after}
+    assert not any('ObjectDType' in name for name in names)
+    raw = [np.dtype, np.ndarray, builtins.getattr, builtins.bytes]
+    assert not any(item in raw for item in after)
+
+
+def test_a_rebound_name_stops_the_loader(mmengine_checkpoint):
+    torch.serialization.add_safe_globals([np.dtype])  # 'numpy.dtype'
+    try:
+        with pytest.raises(RuntimeError, match='numpy.dtype'):
+            safe_load_checkpoint(mmengine_checkpoint)
+    finally:
+        torch.serialization.clear_safe_globals()
+        register_checkpoint_safe_globals()
+    assert safe_load_checkpoint(mmengine_checkpoint)['meta']['epoch'] == 1
