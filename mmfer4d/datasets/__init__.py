@@ -1,7 +1,8 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .base_fer_dataset import BaseFERDataset
 from .bosphorus import BosphorusDataset
-from .bp4d import BP4D_AU_NAMES, BP4D_EMOTIONS, BP4D_TASKS, BP4DDataset
+from .bp4d import (BP4D_AU_NAMES, BP4D_EMOTIONS, BP4D_TASKS, BP4DDataset,
+                   read_au_occurrence)
 from .bu3dfe import BU3DFEDataset
 from .bu4dfe import BU4DFEDataset
 from .categories import EXPRESSIONS_6, EXPRESSIONS_7, MICRO_EXPRESSIONS_5
@@ -17,5 +18,5 @@ __all__ = [
     'fold_summary', 'subject_folds', 'BU3DFEDataset', 'BU4DFEDataset',
     'BosphorusDataset', 'BP4DDataset', 'FourDMEDataset', 'BP4D_TASKS',
     'BP4D_EMOTIONS', 'BP4D_AU_NAMES', 'draw_subjects', 'SkippedSample',
-    'skip_broken_collate'
+    'skip_broken_collate', 'read_au_occurrence'
 ]
