@@ -5,8 +5,8 @@ Most cases use a stand-in model (a linear classifier over the rendered
 views) to test the inferencer's own logic; the loading, rendering and
 packing transforms are the real ones. The last case runs the real tiny
 SMILE-VLM config with a checkpoint of its random initialisation on a
-synthetic face exported as VRML, through the API and ``tools/infer.py`` on
-the command line.
+synthetic face that the test writes as VRML97 text, through the API and
+``tools/infer.py`` on the command line.
 """
 import importlib.util
 import json
@@ -208,16 +208,27 @@ def test_infer_tool(tmp_path, capsys):
 
 @pytest.fixture(scope='module')
 def synthetic_face_wrl(tmp_path_factory):
-    """One SyntheticFER3D scan written as a textured VRML file."""
+    """One SyntheticFER3D face written by this test as a VRML97 file.
+
+    The text follows the VRML97 grammar (ISO/IEC 14772-1: a ``Shape`` with
+    an ``IndexedFaceSet`` of ``coord Coordinate { point [...] }`` and a
+    ``-1``-terminated ``coordIndex``), not the project's own writer.
+    """
     from mmfer4d.datasets import SyntheticFER3D
-    from mmfer4d.datasets.io import write_vrml
     from mmfer4d.datasets.transforms import SynthesizeFaceMesh
     dataset = SyntheticFER3D(num_subjects=1, classes=['happiness'],
                              intensities=[4], pipeline=[])
     mesh = SynthesizeFaceMesh(texture_size=64)(
         dict(dataset.get_data_info(0)))['mesh']
+    points = ',\n'.join(f'{x:.4f} {y:.4f} {z:.4f}'
+                        for x, y, z in mesh.vertices)
+    index = '\n'.join(f'{a} {b} {c} -1' for a, b, c in mesh.faces)
     path = tmp_path_factory.mktemp('face') / 'F0000_HA04.wrl'
-    write_vrml(path, mesh)
+    path.write_text(
+        '#VRML V2.0 utf8\n# typed by test_fer_inferencer.py\n'
+        'Shape {\n  geometry IndexedFaceSet {\n    coord Coordinate {\n'
+        f'      point [\n{points}\n      ]\n    }}\n'
+        f'    coordIndex [\n{index}\n    ]\n  }}\n}}\n')
     return str(path)
 
 
