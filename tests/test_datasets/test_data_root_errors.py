@@ -60,4 +60,3 @@ def test_wrong_root(cls, layout, tmp_path):
     text = str(err.value)
     assert str(tmp_path) in text and layout in text
     assert "'BU3DFE_release'" in text and 'holds 3 entries' in text
-
