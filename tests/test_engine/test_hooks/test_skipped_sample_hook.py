@@ -120,6 +120,8 @@ def _config(root, work_dir, num_workers):
     return Config(dict(
         default_scope='mmfer4d',
         work_dir=work_dir,
+        # A logger of its own: one made in the same second would be reused.
+        experiment_name=f'skip_{osp.basename(work_dir)}_{num_workers}',
         model=dict(type='_CentroidScorer',
                    data_preprocessor=dict(type='MultiViewDataPreprocessor')),
         test_dataloader=dict(
