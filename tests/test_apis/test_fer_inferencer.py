@@ -54,39 +54,26 @@ class _StandInMultiViewClassifier(BaseModel):
         return out
 
 
-def _config(tmp_path):
+def _config(tmp_path, sequence=False):
+    """A stand-in model's config; a 4D one (with SampleFrames) if asked."""
     pipeline = [
-        dict(type='SynthesizeFaceMesh'),  # swapped for LoadMeshFromFile
+        # Swapped for LoadMeshFromFile / LoadMeshSequence.
+        dict(type='SynthesizeFaceSequence' if sequence else
+             'SynthesizeFaceMesh'),
         dict(type='RenderMultiView', views=('front', 'left'), size=16,
              modalities=('depth', )),
         dict(type='PackMultiViewInputs'),
     ]
+    if sequence:
+        pipeline.insert(0, dict(type='SampleFrames', num_frames=2,
+                                test_mode=True))
     cfg = Config(dict(
         default_scope='mmfer4d',
         model=dict(type='_StandInMultiViewClassifier', num_classes=2,
                    data_preprocessor=dict(type='MultiViewDataPreprocessor')),
         test_dataloader=dict(dataset=dict(type='X', pipeline=pipeline,
                                           classes=['calm', 'smile']))))
-    path = str(tmp_path / 'cfg.py')
-    cfg.dump(path)
-    return path
-
-
-def _seq_config(tmp_path):
-    pipeline = [
-        dict(type='SampleFrames', num_frames=2, test_mode=True),
-        dict(type='SynthesizeFaceSequence'),  # swapped for LoadMeshSequence
-        dict(type='RenderMultiView', views=('front', ), size=16,
-             modalities=('depth', )),
-        dict(type='PackMultiViewInputs'),
-    ]
-    cfg = Config(dict(
-        default_scope='mmfer4d',
-        model=dict(type='_StandInMultiViewClassifier', num_classes=2,
-                   data_preprocessor=dict(type='MultiViewDataPreprocessor')),
-        test_dataloader=dict(dataset=dict(type='X', pipeline=pipeline,
-                                          classes=['calm', 'smile']))))
-    path = str(tmp_path / 'cfg_seq.py')
+    path = str(tmp_path / ('cfg_seq.py' if sequence else 'cfg.py'))
     cfg.dump(path)
     return path
 
@@ -149,7 +136,7 @@ def test_every_bad_input_gets_its_row_and_the_others_go_on(tmp_path):
     good = _mesh(tmp_path)
     bad = _bad_inputs(tmp_path, good)
     scan = FERInferencer(_config(tmp_path))
-    seq = FERInferencer(_seq_config(tmp_path))
+    seq = FERInferencer(_config(tmp_path, sequence=True))
     for inferencer in (scan, seq):
         for batch_size in (1, 3):
             inputs = [good] if inferencer is scan else [[good, good]]
