@@ -10,6 +10,7 @@ from typing import List, Optional
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.runner import BaseLoop
 
 from mmfer4d.datasets.skipped_sample import (SKIPPED_KEY, batch_size,
                                              skipped_records)
@@ -112,7 +113,9 @@ class SkippedSampleHook(Hook):
 
     def add(self, phase: str, records: List[dict], runner=None):
         """Keep the records of one batch (called by the wrapped loader)."""
-        epoch = getattr(runner, 'epoch', 0) if runner is not None else 0
+        # Not runner.epoch: in a test run it would build the train loop.
+        loop = getattr(runner, '_train_loop', None)
+        epoch = loop.epoch if isinstance(loop, BaseLoop) else 0
         for record in records:
             self.records.append(dict(record, phase=phase, epoch=epoch))
 
