@@ -7,11 +7,20 @@ Example::
         --checkpoint epoch_20.pth --show-dir vis/
     python tools/infer.py --sequence f000.obj f001.obj f002.obj \\
         --config CONFIG_4D.py --checkpoint CKPT
+    python tools/infer.py F001/Angry/ F002/Happy/ --config CONFIG_4D.py \\
+        --checkpoint CKPT --out predictions.json
 
-Prints one table row per input; an unreadable file gets its error in the
-table and the others are still classified (exit status 1 when any failed).
+Prints one table row per input (a mesh file, or for a 4D model a folder of
+frames or the files after ``--sequence``); an input that cannot be
+classified, whatever the reason, gets its error in its row and the others
+are still classified (exit status 1 when any failed). ``--out FILE.json``
+writes the rows: ``input``, ``pred_label``, ``pred_class``, ``pred_score``
+(one per class) and ``error`` (null, or why the input has no prediction).
 """
 import argparse
+import json
+import os
+import os.path as osp
 import sys
 
 from mmfer4d.apis import FERInferencer
@@ -19,7 +28,9 @@ from mmfer4d.apis import FERInferencer
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('meshes', nargs='*', help='mesh files')
+    parser.add_argument('meshes', nargs='*',
+                        help='mesh files (or, for a 4D model, folders of '
+                        'frames)')
     parser.add_argument('--sequence', nargs='+',
                         help='frame files of ONE sequence (4D model)')
     parser.add_argument('--config', required=True)
@@ -29,6 +40,8 @@ def parse_args(argv=None):
                         'prediction as PNG here')
     parser.add_argument('--topk', type=int, default=3,
                         help='scores shown per input')
+    parser.add_argument('--out', help='write the rows (input, prediction '
+                        'or error) to this JSON file')
     args = parser.parse_args(argv)
     if not args.meshes and not args.sequence:
         parser.error('give mesh files or --sequence FRAMES')
@@ -41,7 +54,8 @@ def format_table(results, classes, topk=3) -> str:
         name = res['input'] if isinstance(res['input'], str) else \
             f'{res["input"][0]} (+{len(res["input"]) - 1} frames)'
         if res.get('error'):
-            lines.append(f'| {name} | ERROR | {res["error"]} |')
+            error = ' '.join(str(res['error']).split()).replace('|', '/')
+            lines.append(f'| {name} | ERROR | {error} |')
             continue
         order = sorted(range(len(res['pred_score'])),
                        key=lambda k: -res['pred_score'][k])[:topk]
@@ -52,6 +66,25 @@ def format_table(results, classes, topk=3) -> str:
     return '\n'.join(lines)
 
 
+def write_rows(results, classes, path: str) -> None:
+    """Write the inferencer's rows to ``path`` as JSON.
+
+    Args:
+        results (list[dict]): The rows of :class:`FERInferencer`.
+        classes (Sequence[str], optional): Class names, stored beside the
+            rows so that ``pred_score`` can be read without the config.
+        path (str): The JSON file (its folder is created).
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    keys = ('input', 'pred_label', 'pred_class', 'pred_score', 'error',
+            'show_file', 'show_error')
+    rows = [{k: r[k] for k in keys if k in r} for r in results]
+    with open(path, 'w') as f:
+        json.dump(dict(classes=None if classes is None else list(classes),
+                       rows=rows), f, indent=1)
+
+
 def main(argv=None):
     args = parse_args(argv)
     inferencer = FERInferencer(args.config, args.checkpoint, args.device)
@@ -60,6 +93,9 @@ def main(argv=None):
     print(format_table(results, inferencer.classes, args.topk))
     if args.show_dir:
         print(f'Rendered views written to {args.show_dir}')
+    if args.out:
+        write_rows(results, inferencer.classes, args.out)
+        print(f'Rows written to {args.out}')
     return 1 if any(r.get('error') for r in results) else 0
 
 

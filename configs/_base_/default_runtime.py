@@ -23,6 +23,10 @@ default_hooks = dict(
     # Off by default. View-aware: draws (V, C, H, W) and (T, V, C, H, W) inputs, and plain
     # (C, H, W) images of zoo configs; tools/test.py --show-dir enables it.
     visualization=dict(type='MultiViewVisualizationHook', enable=False),
+    # Collects the samples that data sets with skip_broken=True left out
+    # (all workers and ranks), keeps all-skipped batches from the model and
+    # ends the run with one summary line and work_dir/skipped_samples.json.
+    skipped_samples=dict(type='SkippedSampleHook'),
 )
 
 env_cfg = dict(

@@ -12,9 +12,11 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from mmfer4d.datasets._file_index import frame_key
+from mmfer4d.datasets.io import MESH_EXTENSIONS
 from mmfer4d.registry import INFERENCERS
 
-InputType = Union[str, Sequence[str]]
+InputType = Union[str, bytes, os.PathLike, Sequence[str]]
 # Loading transforms of the test pipelines, replaced by file loading.
 _SCAN_LOADERS = ('LoadMeshFromFile', 'SynthesizeFaceMesh')
 _SEQ_LOADERS = ('LoadMeshSequence', 'SynthesizeFaceSequence')
@@ -29,8 +31,10 @@ class FERInferencer:
     per input. The config's test pipeline is used with its loading step
     swapped for file loading: ``LoadMeshFromFile`` for a single mesh file
     (any format :func:`mmfer4d.datasets.io.load_mesh` reads),
-    ``LoadMeshSequence`` for a sequence (a list of frame files, sampled by
-    the pipeline's ``SampleFrames``).
+    ``LoadMeshSequence`` for a sequence (a list of frame files or a folder
+    of them, sampled by the pipeline's ``SampleFrames``). Every input gets
+    a row; one that cannot be classified gets its error in the row and the
+    others go on (see :meth:`__call__`).
 
     Args:
         config (str | Config): The model's config.
@@ -138,13 +142,12 @@ class FERInferencer:
                              'SampleFrames: it is not a sequence model')
         return out
 
-    def _prepare(self, item: InputType) -> dict:
+    def _prepare(self, item: Union[str, List[str]]) -> dict:
         if isinstance(item, str):
             return self.scan_pipeline(
                 dict(mesh_path=item, gt_label=-1, subject='', sample_idx=0))
-        frames = [str(p) for p in item]
         return self.seq_pipeline(
-            dict(frame_paths=frames, num_frames=len(frames), gt_label=-1,
+            dict(frame_paths=item, num_frames=len(item), gt_label=-1,
                  subject='', sample_idx=0))
 
     def __call__(self,
@@ -152,11 +155,19 @@ class FERInferencer:
                  return_embeddings: bool = False,
                  batch_size: int = 1,
                  show_dir: Optional[str] = None) -> List[dict]:
-        """Classify the inputs.
+        """Classify the inputs; an input that fails gets its error instead.
+
+        Whatever goes wrong with one input (a missing, empty, truncated or
+        garbage file, an unknown extension, a folder, NaN or overflowing
+        coordinates, a mesh without faces, a sequence with a broken frame
+        or no frames, a non-finite model output...) is reported in that
+        input's row, and the other inputs are still classified.
 
         Args:
-            inputs (str | list): One mesh path, a list of mesh paths, or a
-                list whose items are lists of frame paths (sequences).
+            inputs (str | list): One input or a list of them. An input is a
+                mesh path (``str``, ``bytes`` or ``os.PathLike``), a list of
+                frame paths (a sequence), or a folder of frames (a sequence,
+                frames sorted by the number in their names).
             return_embeddings (bool): Add the fused ``embedding``.
                 Defaults to False.
             batch_size (int): Inputs per forward. Defaults to 1.
@@ -164,48 +175,120 @@ class FERInferencer:
                 with its prediction as PNG here.
 
         Returns:
-            list[dict]: Per input: ``input``, ``pred_label`` (int or None),
-            ``pred_class``, ``pred_score`` (list of float), optionally
-            ``embedding`` (list of float), and ``error`` (None, or the
-            message of the :class:`MeshReadError` / ``OSError`` that made
-            this input fail; the others are still classified).
+            list[dict]: One row per input, in order: ``input`` (the path or
+            list of frame paths, as ``str``), ``pred_label`` (int or None),
+            ``pred_class``, ``pred_score`` (list of float, one per class),
+            optionally ``embedding`` (list of float) and ``show_file``, and
+            ``error``: None, or ``'{ExceptionType}: {message}'`` saying
+            why this input has no prediction.
         """
-        from mmfer4d.datasets.io import MeshReadError
-        if isinstance(inputs, str):
+        if isinstance(inputs, (str, bytes, os.PathLike)):
             inputs = [inputs]
-        results = [dict(input=i if isinstance(i, str) else list(i))
-                   for i in inputs]
-        ready = []
+        results, ready = [], []
         for i, item in enumerate(inputs):
+            row = dict(input=_describe(item), pred_label=None,
+                       pred_class=None, pred_score=None, error=None)
+            results.append(row)
             try:
-                ready.append((i, self._prepare(item)))
-            except (MeshReadError, OSError) as err:
-                results[i].update(
-                    pred_label=None, pred_class=None, pred_score=None,
-                    error=str(err))
-        for start in range(0, len(ready), batch_size):
-            chunk = ready[start:start + batch_size]
+                ready.append((i, self._prepare(_as_input(item))))
+            except Exception as err:  # noqa: BLE001 - reported per input
+                row['error'] = _error_text(err)
+        step = max(int(batch_size), 1)
+        for start in range(0, len(ready), step):
+            self._forward(ready[start:start + step], results,
+                          return_embeddings, show_dir)
+        return results
+
+    def _forward(self, chunk, results, return_embeddings, show_dir):
+        """Run one batch; on failure, each input alone, to find the bad
+        ones."""
+        try:
             with torch.no_grad():
                 outputs = self.model.test_step(
                     pseudo_collate([data for _, data in chunk]))
-            for (i, data), sample in zip(chunk, outputs):
-                score = sample.pred_score.detach().float().cpu()
-                label = int(score.argmax())
-                res = results[i]
-                res.update(
-                    pred_label=label,
-                    pred_class=self.classes[label]
-                    if self.classes and label < len(self.classes) else
-                    str(label),
-                    pred_score=score.tolist(),
-                    error=None)
-                if return_embeddings and 'embedding' in sample:
-                    res['embedding'] = sample.embedding.detach().float().cpu(
-                    ).reshape(-1).tolist()
-                if show_dir is not None:
-                    res['show_file'] = save_views(
-                        data['inputs'], res, show_dir, i)
-        return results
+        except Exception as err:  # noqa: BLE001 - reported per input
+            if len(chunk) > 1:
+                for one in chunk:
+                    self._forward([one], results, return_embeddings,
+                                  show_dir)
+            else:
+                results[chunk[0][0]]['error'] = _error_text(err)
+            return
+        for (i, data), sample in zip(chunk, outputs):
+            res = results[i]
+            score = sample.pred_score.detach().float().cpu()
+            if not torch.isfinite(score).all():
+                res['error'] = ('ValueError: the model gave non-finite '
+                                'scores for this input')
+                continue
+            label = int(score.argmax())
+            res.update(
+                pred_label=label,
+                pred_class=self.classes[label]
+                if self.classes and label < len(self.classes) else
+                str(label),
+                pred_score=score.tolist())
+            if return_embeddings and 'embedding' in sample:
+                res['embedding'] = sample.embedding.detach().float().cpu(
+                ).reshape(-1).tolist()
+            if show_dir is not None:
+                try:
+                    res['show_file'] = save_views(data['inputs'], res,
+                                                  show_dir, i)
+                except Exception as err:  # noqa: BLE001 - a picture only
+                    res['show_error'] = _error_text(err)
+
+
+def _as_input(item) -> Union[str, List[str]]:
+    """A mesh path (``str``) or a list of frame paths, from any input.
+
+    Raises:
+        TypeError: If ``item`` is neither a path nor a list of paths.
+        ValueError: If a sequence has no frames.
+    """
+    if isinstance(item, (str, bytes, os.PathLike)):
+        path = os.fsdecode(item)
+        if not osp.isdir(path):
+            return path
+        frames = sorted(
+            (e.name for e in os.scandir(path)
+             if e.is_file() and _is_mesh(e.name)), key=frame_key)
+        if not frames:
+            raise ValueError(f'{path}: the folder holds no mesh frames '
+                             f'(expected files ending in '
+                             f'{", ".join(MESH_EXTENSIONS)})')
+        return [osp.join(path, f) for f in frames]
+    if isinstance(item, (list, tuple)):
+        if not item:
+            raise ValueError('an empty sequence (no frame paths)')
+        return [_as_input_path(p) for p in item]
+    raise TypeError(f'an input must be a path, a list of frame paths or a '
+                    f'folder, got {type(item).__name__}')
+
+
+def _as_input_path(item) -> str:
+    if not isinstance(item, (str, bytes, os.PathLike)):
+        raise TypeError(f'a frame must be a path, got {type(item).__name__}')
+    return os.fsdecode(item)
+
+
+def _is_mesh(name: str) -> bool:
+    name = name.lower()
+    return name.endswith('.wrl.gz') or osp.splitext(name)[1] in \
+        MESH_EXTENSIONS
+
+
+def _describe(item):
+    """The input as a row shows it (JSON-friendly)."""
+    if isinstance(item, (str, bytes, os.PathLike)):
+        return os.fsdecode(item)
+    if isinstance(item, (list, tuple)):
+        return [_describe(p) for p in item]
+    return repr(item)
+
+
+def _error_text(err: BaseException) -> str:
+    return f'{type(err).__name__}: {err}'
 
 
 def save_views(inputs: torch.Tensor, result: dict, show_dir: str,

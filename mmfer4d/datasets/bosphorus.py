@@ -71,11 +71,15 @@ class BosphorusDataset(BaseFERDataset):
             :class:`BaseFERDataset`.
 
     Raises:
-        FileNotFoundError: If ``data_root`` does not exist.
+        FileNotFoundError: If ``data_root`` is not set, does not exist, or
+            holds no scan in the layout above.
         ValueError: On a class Bosphorus does not have.
     """
 
     METAINFO = dict(classes=EXPRESSIONS_6)
+    LAYOUT = ('subject folders bs000-bs104, each holding scans named '
+              '{subject}_{category}_{code}_{index}.bnt, e.g. '
+              'bs000/bs000_E_HAPPY_0.bnt')
     EMOTIONS = dict(
         ANGER='anger',
         DISGUST='disgust',

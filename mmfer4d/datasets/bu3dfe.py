@@ -36,9 +36,22 @@ class BU3DFEDataset(BaseFERDataset):
     ``NE00`` (neutral); race ``AE AM BL IN LA WH``; kind ``F3D`` or ``RAW``.
     Other files are ignored. Indexing lists folders only; no mesh is read.
 
-    The common protocol (Wang et al. 2006 onwards) keeps 60 subjects, the
-    two highest intensities and six classes, in 10-fold subject-independent
-    cross-validation repeated over several seeds.
+    The common protocol (Wang et al., CVPR 2006, onwards) keeps 60
+    subjects, the two highest intensities and six classes, in 10-fold
+    subject-independent cross-validation repeated over several seeds.
+    Which 60 subjects is not stated in the papers: none that we could read
+    lists them, and later papers report either one fixed set or a new
+    random draw of 60 for every round of cross-validation. The choice is
+    therefore explicit here (``subjects``, shown by ``print(dataset)``):
+
+    - ``None`` (default): all 100 subjects.
+    - a list of ids: exactly those (e.g. a list obtained from a paper's
+      authors, which makes a result comparable with theirs).
+    - ``60`` or ``dict(num=60, seed=k)``: a seeded random draw stratified
+      by sex, 34 women and 26 men (the data set has 56 and 44); the same
+      ``seed`` gives the same subjects, so train and test splits agree,
+      and varying it per round gives the random-draw variant. The first
+      60 in sorted order (56 women, 4 men) is never used.
 
     Each data info holds ``mesh_path``, ``landmark_path`` (when the ``.bnd``
     exists and ``with_landmarks``), ``gt_label``, ``subject``,
@@ -65,10 +78,15 @@ class BU3DFEDataset(BaseFERDataset):
 
     Raises:
         ValueError: On a bad ``mesh_kind``, intensity or class name.
-        FileNotFoundError: If ``data_root`` does not exist.
+        FileNotFoundError: If ``data_root`` is not set, does not exist, or
+            holds no scan in the layout above (the message names the
+            folder and what it holds).
     """
 
     METAINFO = dict(classes=EXPRESSIONS_6)
+    LAYOUT = ('subject folders F0001-F0056 and M0001-M0044, each holding '
+              'scans named {subject}_{expression}{intensity}{race}_F3D.wrl '
+              '(or _RAW.wrl), e.g. F0001/F0001_AN01WH_F3D.wrl')
     CODES = dict(
         AN='anger',
         DI='disgust',

@@ -53,11 +53,15 @@ class BU4DFEDataset(BaseFERDataset):
             :class:`BaseFERDataset`.
 
     Raises:
-        FileNotFoundError: If ``data_root`` does not exist.
+        FileNotFoundError: If ``data_root`` is not set, does not exist, or
+            holds no sequence in the layout above.
         ValueError: On a class BU-4DFE does not have.
     """
 
     METAINFO = dict(classes=EXPRESSIONS_6)
+    LAYOUT = ('subject folders F001-F058 and M001-M043, each holding the '
+              'expression folders Angry Disgust Fear Happy Sad Surprise of '
+              'numbered frames, e.g. F001/Angry/000.wrl')
     FOLDERS = dict(
         angry='anger',
         disgust='disgust',

@@ -72,7 +72,8 @@ class FourDMEDataset(BaseFERDataset):
             :class:`BaseFERDataset`.
 
     Raises:
-        FileNotFoundError: If ``ann_file`` does not exist.
+        FileNotFoundError: If ``data_root`` is not set or missing,
+            ``ann_file`` does not exist, or no labelled clip has frames.
         ValueError: If it lacks a required column, or on an unknown class.
     """
 
@@ -96,11 +97,20 @@ class FourDMEDataset(BaseFERDataset):
             classes=None if classes is None else tuple(classes),
             **kwargs)
 
+    @property
+    def LAYOUT(self) -> str:
+        return ('a label CSV (ann_file, columns subject, clip, onset, apex, '
+                'offset, emotion, AUs) and the frames of its clips matching '
+                f'frame_pattern {self.frame_pattern!r}, e.g. S01/clip01/'
+                '0001.obj')
+
     def _read_rows(self) -> List[dict]:
         path = self.ann_file
         if not osp.isfile(path):
             raise FileNotFoundError(
-                f'{type(self).__name__}: label file {path!r} does not exist')
+                f'{type(self).__name__}: label file {path!r} does not exist '
+                f'under data_root {self.data_root!r}; expected '
+                f'{self.LAYOUT}')
         with open(path, newline='', encoding='utf-8-sig') as f:
             reader = csv.DictReader(f)
             fields = {(h or '').strip().lower(): h

@@ -5,10 +5,11 @@ Most cases use a stand-in model (a linear classifier over the rendered
 views) to test the inferencer's own logic; the loading, rendering and
 packing transforms are the real ones. The last case runs the real tiny
 SMILE-VLM config with a checkpoint of its random initialisation on a
-synthetic face exported as VRML, through the API and ``tools/infer.py`` on
-the command line.
+synthetic face that the test writes as VRML97 text, through the API and
+``tools/infer.py`` on the command line.
 """
 import importlib.util
+import json
 import os.path as osp
 import subprocess
 import sys
@@ -53,20 +54,26 @@ class _StandInMultiViewClassifier(BaseModel):
         return out
 
 
-def _config(tmp_path):
+def _config(tmp_path, sequence=False):
+    """A stand-in model's config; a 4D one (with SampleFrames) if asked."""
     pipeline = [
-        dict(type='SynthesizeFaceMesh'),  # swapped for LoadMeshFromFile
+        # Swapped for LoadMeshFromFile / LoadMeshSequence.
+        dict(type='SynthesizeFaceSequence' if sequence else
+             'SynthesizeFaceMesh'),
         dict(type='RenderMultiView', views=('front', 'left'), size=16,
              modalities=('depth', )),
         dict(type='PackMultiViewInputs'),
     ]
+    if sequence:
+        pipeline.insert(0, dict(type='SampleFrames', num_frames=2,
+                                test_mode=True))
     cfg = Config(dict(
         default_scope='mmfer4d',
         model=dict(type='_StandInMultiViewClassifier', num_classes=2,
                    data_preprocessor=dict(type='MultiViewDataPreprocessor')),
         test_dataloader=dict(dataset=dict(type='X', pipeline=pipeline,
                                           classes=['calm', 'smile']))))
-    path = str(tmp_path / 'cfg.py')
+    path = str(tmp_path / ('cfg_seq.py' if sequence else 'cfg.py'))
     cfg.dump(path)
     return path
 
@@ -95,6 +102,70 @@ def test_classifies_and_survives_a_broken_file(tmp_path):
     assert osp.isfile(results[0]['show_file'])
 
 
+def _bad_inputs(tmp_path, good):
+    """The inputs that aborted a whole call before, one per kind."""
+    d = tmp_path / 'bad'
+    d.mkdir()
+    (d / 'empty.obj').write_bytes(b'')
+    (d / 'scan.xyz').write_text('1 2 3\n')
+    (d / 'garbage.wrl').write_bytes(bytes(range(256)) * 8)
+    text = open(good).read()
+    (d / 'truncated.obj').write_text(text[:len(text) // 2 - 7])
+    (d / 'nan.obj').write_text('v nan 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n')
+    (d / 'huge.obj').write_text('v 1e300 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n')
+    (d / 'no_faces.obj').write_text('v 0 0 0\nv 1 0 0\nv 0 1 0\n')
+    (d / 'a_folder').mkdir()
+    (d / 'no_frames').mkdir()
+    (d / 'no_frames' / 'notes.txt').write_text('not a frame')
+    return dict(
+        missing=str(d / 'missing.obj'),
+        directory=str(d / 'a_folder'),
+        empty=str(d / 'empty.obj'),
+        wrong_extension=str(d / 'scan.xyz'),
+        garbage=str(d / 'garbage.wrl'),
+        truncated=str(d / 'truncated.obj'),
+        nan_coordinates=str(d / 'nan.obj'),
+        huge_coordinates=str(d / 'huge.obj'),
+        folder_without_frames=str(d / 'no_frames'),
+        sequence_with_broken_frame=[good, str(d / 'garbage.wrl')],
+        zero_faces=str(d / 'no_faces.obj'),
+        not_a_path=3.5)
+
+
+def test_every_bad_input_gets_its_row_and_the_others_go_on(tmp_path):
+    good = _mesh(tmp_path)
+    bad = _bad_inputs(tmp_path, good)
+    scan = FERInferencer(_config(tmp_path))
+    seq = FERInferencer(_config(tmp_path, sequence=True))
+    for inferencer in (scan, seq):
+        for batch_size in (1, 3):
+            inputs = [good] if inferencer is scan else [[good, good]]
+            inputs = inputs + list(bad.values()) + inputs
+            rows = inferencer(inputs, batch_size=batch_size)
+            assert len(rows) == len(inputs)
+            assert rows[0]['error'] is None and rows[-1]['error'] is None
+            assert rows[0]['pred_score'] == pytest.approx(
+                rows[-1]['pred_score'])
+            for (kind, item), row in zip(bad.items(), rows[1:-1]):
+                assert row['error'], (kind, row)
+                assert row['pred_label'] is None, kind
+                if isinstance(item, str) and kind != 'directory':
+                    assert osp.basename(item) in row['error'], (kind, row)
+    # A bytes path is a path; a folder of frames is a sequence.
+    row, = scan([good.encode()])
+    assert row['error'] is None and row['input'] == good
+    frames = tmp_path / 'seq'
+    frames.mkdir()
+    for n in (10, 2):
+        trimesh.load(good).export(str(frames / f'{n}.obj'))
+    row, = seq([str(frames)])
+    assert row['error'] is None
+    assert row['pred_score'] == pytest.approx(seq([[good, good]])[0][
+        'pred_score'])
+    assert 'not a sequence model' in scan([str(frames)])[0]['error']
+    assert 'empty sequence' in seq([[]])[0]['error']
+
+
 def test_infer_tool(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location(
         '_tool_infer',
@@ -109,19 +180,42 @@ def test_infer_tool(tmp_path, capsys):
     assert '| ERROR |' in out and 'face.obj' in out
     assert np.any([c in out for c in ('calm', 'smile')])
 
+    rows_file = tmp_path / 'out' / 'rows.json'
+    assert tool.main([good, str(tmp_path / 'missing.obj'), '--config',
+                      config, '--out', str(rows_file)]) == 1
+    written = json.loads(rows_file.read_text())
+    assert written['classes'] == ['calm', 'smile']
+    first, second = written['rows']
+    assert first['input'] == good and first['error'] is None
+    assert first['pred_class'] in ('calm', 'smile')
+    assert len(first['pred_score']) == 2
+    assert second['pred_label'] is None
+    assert 'missing.obj' in second['error']
+
 
 @pytest.fixture(scope='module')
 def synthetic_face_wrl(tmp_path_factory):
-    """One SyntheticFER3D scan written as a textured VRML file."""
+    """One SyntheticFER3D face written by this test as a VRML97 file.
+
+    The text follows the VRML97 grammar (ISO/IEC 14772-1: a ``Shape`` with
+    an ``IndexedFaceSet`` of ``coord Coordinate { point [...] }`` and a
+    ``-1``-terminated ``coordIndex``), not the project's own writer.
+    """
     from mmfer4d.datasets import SyntheticFER3D
-    from mmfer4d.datasets.io import write_vrml
     from mmfer4d.datasets.transforms import SynthesizeFaceMesh
     dataset = SyntheticFER3D(num_subjects=1, classes=['happiness'],
                              intensities=[4], pipeline=[])
     mesh = SynthesizeFaceMesh(texture_size=64)(
         dict(dataset.get_data_info(0)))['mesh']
+    points = ',\n'.join(f'{x:.4f} {y:.4f} {z:.4f}'
+                        for x, y, z in mesh.vertices)
+    index = '\n'.join(f'{a} {b} {c} -1' for a, b, c in mesh.faces)
     path = tmp_path_factory.mktemp('face') / 'F0000_HA04.wrl'
-    write_vrml(path, mesh)
+    path.write_text(
+        '#VRML V2.0 utf8\n# typed by test_fer_inferencer.py\n'
+        'Shape {\n  geometry IndexedFaceSet {\n    coord Coordinate {\n'
+        f'      point [\n{points}\n      ]\n    }}\n'
+        f'    coordIndex [\n{index}\n    ]\n  }}\n}}\n')
     return str(path)
 
 

@@ -6,12 +6,22 @@ from mmfer4d.datasets import BosphorusDataset
 
 SUBJECTS = ['bs000', 'bs001', 'bs002', 'bs003']
 EMOTIONS = ['ANGER', 'DISGUST', 'FEAR', 'HAPPY', 'SADNESS', 'SURPRISE']
-OTHERS = ['N_N_0', 'N_N_1', 'LFAU_12L_0', 'UFAU_2_0', 'CAU_A22A25_0',
-          'YR_R10_0', 'PR_SU_0', 'CR_RD_0', 'O_EYE_0', 'O_GLASSES_0']
+OTHERS = ['N_N_0', 'N_N_1', 'LFAU_12L_0', 'LFAU_12LW_0', 'UFAU_2_0',
+          'CAU_A22A25_0', 'YR_R10_0', 'PR_SU_0', 'CR_RD_0', 'O_EYE_0',
+          'O_GLASSES_0']
 
 
 @pytest.fixture(scope='module')
 def root(tmp_path_factory):
+    """A Bosphorus tree of empty files, named as the database ships.
+
+    Savran et al. (BIOID 2008) and the database's file list: one folder
+    per subject, ``{subject}_{category}_{code}_{index}`` with ``.bnt``
+    (range data), ``.png`` (texture), ``.lm3`` / ``.lm2`` (3D / 2D
+    landmarks); categories E (emotions), N (neutral), LFAU / UFAU / CAU
+    (action units, ``12LW``: AU12 on the left, weak), YR / PR / CR (poses)
+    and O (occlusions).
+    """
     root = tmp_path_factory.mktemp('Bosphorus')
     for subject in SUBJECTS:
         folder = root / subject
@@ -54,8 +64,10 @@ def test_au_scans(root):
     assert ds.metainfo['au_names'] == ('AU2', 'AU12', 'AU22', 'AU25')
     au = {(x['subject'], x['code']): x for x in ds.data_list
           if x['category'] in ('LFAU', 'UFAU', 'CAU')}
-    assert len(au) == 4 * 3
+    assert len(au) == 4 * 4
     np.testing.assert_array_equal(au['bs000', '12L']['au_labels'],
+                                  [0, 1, 0, 0])
+    np.testing.assert_array_equal(au['bs000', '12LW']['au_labels'],
                                   [0, 1, 0, 0])
     np.testing.assert_array_equal(au['bs001', 'A22A25']['au_labels'],
                                   [0, 0, 1, 1])

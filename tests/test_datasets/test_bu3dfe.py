@@ -12,7 +12,14 @@ CODES = ['AN', 'DI', 'FE', 'HA', 'SA', 'SU']
 
 @pytest.fixture(scope='module')
 def root(tmp_path_factory):
-    """A BU-3DFE tree of empty files: indexing must not read meshes."""
+    """A BU-3DFE tree of empty files: indexing must not read meshes.
+
+    Named as the data set ships (Yin et al. 2006 and its readme): one
+    folder per subject, files ``{subject}_{EX}{intensity}{race}_{kind}``
+    with EX in AN DI FE HA SA SU (intensities 01-04) or NE00, one race code
+    per subject, ``_F3D.wrl`` + ``.bnd`` (83 landmarks) + ``.bmp``
+    (texture), ``_RAW.wrl`` + ``.pse``, and the 2D image ``_F2D.bmp``.
+    """
     root = tmp_path_factory.mktemp('BU3DFE')
     for k, subject in enumerate(SUBJECTS):
         folder = root / subject
@@ -22,7 +29,7 @@ def root(tmp_path_factory):
                  for i in range(1, 5)] + [f'{subject}_NE00{race}']
         for stem in stems:
             for suffix in ('_F3D.wrl', '_F3D.bnd', '_F3D.bmp', '_RAW.wrl',
-                           '_RAW.bmp'):
+                           '_RAW.pse', '_RAW.bmp', '_F2D.bmp'):
                 (folder / (stem + suffix)).touch()
         (folder / 'notes.txt').touch()
         (folder / f'{subject}_XX01WH_F3D.wrl').touch()  # unknown code
@@ -75,10 +82,42 @@ def test_raw_meshes(root):
 def test_subject_subsets(root):
     ds = BU3DFEDataset(data_root=root, subjects=['F0002', 'M0003'])
     assert ds.subjects == ['F0002', 'M0003'] and len(ds) == 24
+    assert '2 of 8 subjects, as listed' in repr(ds)
+    # A number is a seeded draw stratified by sex, not the sorted head
+    # (F0001-F0004 + M0001).
     ds = BU3DFEDataset(data_root=root, subjects=5)
-    assert ds.subjects == SUBJECTS[:5]
+    assert ds.subjects != SUBJECTS[:5]
+    assert sum(s[0] == 'F' for s in ds.subjects) == 3
+    assert 'Subjects kept: \t5 of 8 subjects, random draw (seed 0) ' \
+        'stratified by gender (3 F, 2 M)' in repr(ds)
+    again = BU3DFEDataset(data_root=root, subjects=dict(num=5, seed=0))
+    assert again.subjects == ds.subjects
     with pytest.raises(ValueError, match='F0099'):
         BU3DFEDataset(data_root=root, subjects=['F0099'])
+
+
+def test_sixty_of_the_hundred_subjects_keep_the_sex_ratio(tmp_path):
+    # The real subject list: F0001-F0056 and M0001-M0044, one scan each.
+    for subject in [f'F{i:04d}' for i in range(1, 57)] + \
+            [f'M{i:04d}' for i in range(1, 45)]:
+        (tmp_path / subject).mkdir()
+        (tmp_path / subject / f'{subject}_HA04WH_F3D.wrl').touch()
+    sorted_head = sorted(p.name for p in tmp_path.iterdir())[:60]
+    assert sum(s[0] == 'M' for s in sorted_head) == 4  # what it used to be
+    seen = set()
+    for seed in range(3):
+        ds = BU3DFEDataset(data_root=str(tmp_path),
+                           subjects=dict(num=60, seed=seed))
+        women = [s for s in ds.subjects if s[0] == 'F']
+        assert len(ds.subjects) == 60 and len(women) == 34
+        assert '(34 F, 26 M)' in ds.subject_selection
+        seen.add(tuple(ds.subjects))
+    assert len(seen) == 3
+    fold = [BU3DFEDataset(data_root=str(tmp_path), subjects=60, fold=0,
+                          split=split).subjects
+            for split in ('train', 'test')]
+    assert sorted(fold[0] + fold[1]) == BU3DFEDataset(
+        data_root=str(tmp_path), subjects=60).subjects
 
 
 def test_folds_are_subject_independent(root):
@@ -129,7 +168,7 @@ def test_summary_and_registry(root):
 
 
 def test_bad_arguments(root, tmp_path):
-    with pytest.raises(FileNotFoundError, match='missing'):
+    with pytest.raises(FileNotFoundError, match='missing.*does not exist'):
         BU3DFEDataset(data_root=str(tmp_path / 'missing'))
     with pytest.raises(ValueError, match='6 or 7'):
         BU3DFEDataset(data_root=root, classes=5)

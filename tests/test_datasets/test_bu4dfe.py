@@ -11,12 +11,20 @@ FOLDERS = ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise']
 
 @pytest.fixture(scope='module')
 def roots(tmp_path_factory):
+    """A BU-4DFE tree of empty files and its landmark tree, as shipped.
+
+    Yin et al. (FG 2008) and the release: ``{subject}/{Expression}/`` with
+    the six expression folders, one ``NNN.wrl`` (VRML) + ``NNN.bmp``
+    (texture) per frame, and the 83-landmark release as a parallel tree
+    ``BU4DFE_BND_V1.1/{subject}/{Expression}/NNN.bnd``. Unpadded numbers are
+    added to check the numeric frame order.
+    """
     root = tmp_path_factory.mktemp('BU4DFE')
     for subject in SUBJECTS:
         for folder in FOLDERS:
             seq = root / 'data' / subject / folder
             seq.mkdir(parents=True)
-            bnd = root / 'BND' / subject / folder
+            bnd = root / 'BU4DFE_BND_V1.1' / subject / folder
             bnd.mkdir(parents=True)
             # Unpadded numbers too: '2.wrl' must come before '10.wrl'.
             for name in ('000', '001', '2', '10', '011'):
@@ -26,7 +34,7 @@ def roots(tmp_path_factory):
                         and name == '10'):
                     (bnd / f'{name}.bnd').touch()
     (root / 'data' / 'F001' / 'Neutral').mkdir()  # not a sequence folder
-    return str(root / 'data'), str(root / 'BND')
+    return str(root / 'data'), str(root / 'BU4DFE_BND_V1.1')
 
 
 def test_sequences(roots):
@@ -52,7 +60,7 @@ def test_landmark_tree(roots):
         if x['subject'] == 'M002' and x['expression'] == 'sadness':
             assert 'landmark_paths' not in x
         else:
-            assert [p.replace('/BND/', '/data/')[:-4] + '.wrl'
+            assert [p.replace('/BU4DFE_BND_V1.1/', '/data/')[:-4] + '.wrl'
                     for p in x['landmark_paths']] == x['frame_paths']
 
 

@@ -47,6 +47,9 @@ def test_config_builds(tmp_path, name):
         assert key in cfg, key
     assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, ))
     assert cfg.train_dataloader.dataset.type == cfg.dataset_type
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[loader].collate_fn == dict(
+            type='skip_broken_collate', collate='default_collate')
     names = [t['type'] for t in cfg.train_pipeline]
     assert names[-2:] == ['RenderMultiView', 'PackMultiViewInputs']
     subjects = _tree(tmp_path, name)

@@ -1,6 +1,7 @@
 # BP4D-Spontaneous 3D, 8 task emotions (T1-T8), one sample per subject
 # and task, 10-fold subject-independent CV. The 3D layout is configurable:
-# see BP4DDataset for frame_pattern / au_pattern.
+# see BP4DDataset for frame_pattern / au_pattern (per-frame AU labels from
+# the shipped 'AUCoding/AU_OCC/{subject}_{task}.csv').
 dataset_type = 'BP4DDataset'
 data_root = 'data/BP4D/'
 
@@ -33,6 +34,9 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    # Leaves out (and reports) samples of broken files when the data set
+    # has skip_broken=True; otherwise the same as default_collate.
+    collate_fn=dict(type='skip_broken_collate', collate='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -48,6 +52,7 @@ val_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='skip_broken_collate', collate='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

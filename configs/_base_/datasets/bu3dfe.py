@@ -1,7 +1,9 @@
 # BU-3DFE, 6 expressions x intensities 3-4, 10-fold subject-independent CV
-# (the common protocol; set subjects=60 for the 60-subject variant, and
-# classes=7 to add neutral). Point data_root at the folder holding
-# F0001/ ... M0044/.
+# (the common protocol). subjects=None keeps all 100; the 60-subject variant
+# is subjects=60 (a seeded draw of 34 women and 26 men, dict(num=60, seed=k)
+# for another draw; the papers do not list their 60) or a list of ids.
+# classes=7 adds neutral. Point data_root at the folder holding F0001/ ...
+# M0044/.
 dataset_type = 'BU3DFEDataset'
 data_root = 'data/BU-3DFE/'
 
@@ -32,6 +34,9 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    # Leaves out (and reports) samples of broken files when the data set
+    # has skip_broken=True; otherwise the same as default_collate.
+    collate_fn=dict(type='skip_broken_collate', collate='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -49,6 +54,7 @@ val_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='skip_broken_collate', collate='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -33,6 +33,9 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    # Leaves out (and reports) samples of broken files when the data set
+    # has skip_broken=True; otherwise the same as default_collate.
+    collate_fn=dict(type='skip_broken_collate', collate='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -47,6 +50,7 @@ val_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='skip_broken_collate', collate='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -37,10 +37,15 @@ class SampleFrames(BaseTransform):
 
     - num_frames (int), or frame_paths (its length is used)
     - onset_frame, apex_frame, offset_frame (optional, int)
+    - frame_au_labels (optional, ``(n, A)``: per-frame AU labels, e.g.
+      BP4D's occurrence codes)
 
     **Added Keys:**
 
     - frame_inds (np.ndarray): ``(T,)`` int64, sorted, in ``[0, n)``.
+    - au_labels (np.ndarray): ``(T, A)``, the rows of ``frame_au_labels``
+      of the chosen frames (only when ``frame_au_labels`` is present), so
+      that every sampled frame keeps its own AU labels.
 
     Args:
         num_frames (int): T, the number of frames to pick. Defaults to 8.
@@ -132,6 +137,12 @@ class SampleFrames(BaseTransform):
         else:
             inds = self._apex_window(apex, n)
         results['frame_inds'] = inds.astype(np.int64)
+        if results.get('frame_au_labels') is not None:
+            labels = np.asarray(results['frame_au_labels'])
+            if labels.shape[0] != n:
+                raise ValueError(f'sample {name}: frame_au_labels has '
+                                 f'{labels.shape[0]} rows for {n} frames')
+            results['au_labels'] = labels[results['frame_inds']]
         return results
 
     def __repr__(self) -> str:

@@ -2,8 +2,9 @@
 from .multiview_visualization_hook import MultiViewVisualizationHook
 from .pseudo_label_hook import (PseudoLabelHook, cluster_accuracy,
                                 match_clusters_to_prompts)
+from .skipped_sample_hook import SkippedSampleHook
 
 __all__ = [
     'PseudoLabelHook', 'cluster_accuracy', 'match_clusters_to_prompts',
-    'MultiViewVisualizationHook'
+    'MultiViewVisualizationHook', 'SkippedSampleHook'
 ]

@@ -6,7 +6,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from mmfer4d.registry import METRICS
-from .utils import to_numpy
+from .utils import add_skipped, split_skipped, to_numpy
 
 
 @METRICS.register_module()
@@ -19,17 +19,24 @@ class AUDetectionMetric(BaseMetric):
     binary occurrence decision over all test samples,
     ``F1 = 2 TP / (2 TP + FP + FN)``, and the mean of these F1 over AUs.
 
-    Reads from each data sample ``gt_au`` (``(A,)`` float 0/1; negative
-    values mark unknown labels, left out of that AU's counts) and either
-    ``pred_au_score`` (``(A,)`` probabilities, thresholded at
-    ``threshold``) or ``pred_au`` (``(A,)`` 0/1). Samples without
-    ``gt_au`` are skipped.
+    Reads from each data sample ``gt_au`` and either ``pred_au_score``
+    (probabilities, thresholded at ``threshold``) or ``pred_au`` (0/1).
+    ``gt_au`` is ``(A,)`` for a scan or ``(T, A)`` for the T sampled frames
+    of a sequence (BP4D's per-frame coding); negative values mark unknown
+    labels, left out of that AU's counts. The prediction is ``(A,)`` or
+    ``(T, A)``; an ``(A,)`` prediction for a ``(T, A)`` label is the
+    sequence's decision for each of its frames. Every frame is one
+    detection, as in the frame-level F1 of the literature. Samples without
+    ``gt_au`` are ignored; samples skipped because of a broken file are
+    counted in ``num_skipped``.
 
     Returned keys (after the ``prefix``, ``'au'`` by default), in percent:
     ``mean_f1`` (mean over AUs whose F1 is defined), ``f1_{AU}`` (NaN when
     an AU has no positive label and no positive prediction),
     ``occurrence_{AU}`` (rate of positive labels, the base rate that makes
-    F1 hard to read without it) and ``pred_occurrence_{AU}``.
+    F1 hard to read without it) and ``pred_occurrence_{AU}``; and the
+    counts ``num_scored`` (samples), ``num_frames`` (frames scored) and
+    ``num_skipped``.
 
     Args:
         au_names (Sequence[str], optional): AU names. Defaults to the data
@@ -42,8 +49,10 @@ class AUDetectionMetric(BaseMetric):
     Raises:
         KeyError: (in :meth:`process`) If a sample with ``gt_au`` has
             neither ``pred_au_score`` nor ``pred_au``.
-        ValueError: (in :meth:`compute_metrics`) If no sample had ``gt_au``,
-            or the AU counts differ between samples or from ``au_names``.
+        ValueError: (in :meth:`process`) If a prediction has neither one
+            row nor as many rows as its label; (in :meth:`compute_metrics`)
+            if no sample had ``gt_au`` (and none was skipped), or the AU
+            counts differ between samples or from ``au_names``.
     """
     default_prefix = 'au'
 
@@ -57,31 +66,43 @@ class AUDetectionMetric(BaseMetric):
         self.threshold = threshold
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        add_skipped(self.results, data_batch)
         for sample in data_samples:
             if sample.get('gt_au') is None:
                 continue
-            gt = to_numpy(sample['gt_au']).astype(np.float64).reshape(-1)
+            gt = to_numpy(sample['gt_au']).astype(np.float64)
+            gt = gt.reshape(-1, gt.shape[-1]) if gt.ndim else gt.reshape(1, 1)
             if sample.get('pred_au_score') is not None:
-                pred = to_numpy(sample['pred_au_score']).reshape(-1) \
-                    >= self.threshold
+                pred = to_numpy(sample['pred_au_score']) >= self.threshold
             elif sample.get('pred_au') is not None:
-                pred = to_numpy(sample['pred_au']).reshape(-1) > 0
+                pred = to_numpy(sample['pred_au']) > 0
             else:
                 raise KeyError(
                     'AUDetectionMetric: a data sample has "gt_au" but '
                     'neither "pred_au_score" nor "pred_au"')
+            pred = pred.reshape(-1, pred.shape[-1]) if pred.ndim else \
+                pred.reshape(1, 1)
+            if pred.shape[0] == 1 and gt.shape[0] > 1:
+                pred = np.repeat(pred, gt.shape[0], axis=0)
+            if pred.shape[0] != gt.shape[0]:
+                raise ValueError(
+                    f'AUDetectionMetric: {pred.shape[0]} rows of predictions '
+                    f'for {gt.shape[0]} frames of labels')
             self.results.append(dict(gt=gt, pred=pred.astype(bool)))
 
     def compute_metrics(self, results: List[dict]) -> dict:
+        results, counts = split_skipped(results, type(self).__name__)
         if not results:
+            if counts['num_skipped']:
+                return counts
             raise ValueError('AUDetectionMetric: no test sample has "gt_au"')
-        sizes = {r['gt'].size for r in results} | \
-            {r['pred'].size for r in results}
+        sizes = {r['gt'].shape[1] for r in results} | \
+            {r['pred'].shape[1] for r in results}
         if len(sizes) != 1:
             raise ValueError(
                 f'AUDetectionMetric: AU vectors of different lengths {sizes}')
-        gt = np.stack([r['gt'] for r in results])  # (N, A)
-        pred = np.stack([r['pred'] for r in results])  # (N, A)
+        gt = np.concatenate([r['gt'] for r in results])  # (frames, A)
+        pred = np.concatenate([r['pred'] for r in results])  # (frames, A)
         num_aus = gt.shape[1]
         names = self.au_names
         if names is None and self.dataset_meta:
@@ -109,4 +130,5 @@ class AUDetectionMetric(BaseMetric):
             metrics[f'occurrence_{name}'] = 100.0 * float(occurrence[i])
             metrics[f'pred_occurrence_{name}'] = \
                 100.0 * float(pred_occurrence[i])
+        metrics.update(counts, num_frames=int(gt.shape[0]))
         return metrics

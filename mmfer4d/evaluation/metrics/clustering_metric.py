@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
 from mmfer4d.registry import METRICS
-from .utils import to_label, to_numpy
+from .utils import add_skipped, split_skipped, to_label, to_numpy
 
 
 def cluster_accuracy(clusters: Sequence[int], labels: Sequence[int]) -> float:
@@ -59,7 +59,8 @@ class ClusteringMetric(BaseMetric):
     arithmetic normalisation).
 
     Returned keys (after the ``prefix``, ``'cluster'`` by default), in
-    percent: ``acc``, ``nmi``.
+    percent: ``acc``, ``nmi``; and the counts ``num_scored`` /
+    ``num_skipped`` (samples left out because of broken files).
 
     Args:
         mode (str): ``'kmeans'`` clusters ``embedding``; ``'pred_label'``
@@ -100,6 +101,7 @@ class ClusteringMetric(BaseMetric):
         self.n_init = n_init
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        add_skipped(self.results, data_batch)
         field = 'embedding' if self.mode == 'kmeans' else 'pred_label'
         for sample in data_samples:
             if sample.get(field) is None:
@@ -111,6 +113,9 @@ class ClusteringMetric(BaseMetric):
                 dict(value=value, gt_label=to_label(sample['gt_label'])))
 
     def compute_metrics(self, results: List[dict]) -> dict:
+        results, counts = split_skipped(results, type(self).__name__)
+        if not results:
+            return counts
         labels = np.array([r['gt_label'] for r in results])
         if self.mode == 'pred_label':
             clusters = np.array([r['value'] for r in results])
@@ -131,4 +136,5 @@ class ClusteringMetric(BaseMetric):
                 random_state=self.seed).fit_predict(x)
         return dict(
             acc=100.0 * cluster_accuracy(clusters, labels),
-            nmi=100.0 * float(normalized_mutual_info_score(labels, clusters)))
+            nmi=100.0 * float(normalized_mutual_info_score(labels, clusters)),
+            **counts)

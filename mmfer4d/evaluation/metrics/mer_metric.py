@@ -65,7 +65,9 @@ class MERMetric(BaseSingleLabelMetric):
 
     Returned keys (after the ``prefix``, ``'mer'`` by default), all in
     percent: ``UF1``, ``UAR``, ``accuracy``, and ``f1_{class}``,
-    ``recall_{class}`` per class (NaN when undefined).
+    ``recall_{class}`` per class (NaN when undefined); and the counts
+    ``num_scored`` / ``num_skipped`` (clips left out because of broken
+    files).
 
     Args:
         num_classes (int, optional): Number of classes. Defaults to the
@@ -78,7 +80,7 @@ class MERMetric(BaseSingleLabelMetric):
     """
     default_prefix = 'mer'
 
-    def compute_metrics(self, results: List[dict]) -> dict:
+    def compute_scored(self, results: List[dict]) -> dict:
         pred = [r['pred_label'] for r in results]
         gt = [r['gt_label'] for r in results]
         num_classes = self._num_classes(results)

@@ -37,6 +37,9 @@ class PerClassAccuracy(BaseSingleLabelMetric):
       ``k`` (the ``intensity`` metainfo: 0 neutral, 1..4 low..highest, as
       in BU-3DFE), for every level present, when ``per_intensity`` is
       True and the samples carry it; ``-1`` (unknown) is left out.
+    - ``num_scored`` / ``num_skipped``: test samples scored, and left out
+      because their files were broken (``skip_broken=True``); the scores
+      are over the scored samples only.
 
     Args:
         num_classes (int, optional): Number of classes. Defaults to the
@@ -63,7 +66,7 @@ class PerClassAccuracy(BaseSingleLabelMetric):
         super().__init__(num_classes, classes, collect_device, prefix)
         self.per_intensity = per_intensity
 
-    def compute_metrics(self, results: List[dict]) -> dict:
+    def compute_scored(self, results: List[dict]) -> dict:
         num_classes = self._num_classes(results)
         pred = [r['pred_label'] for r in results]
         gt = [r['gt_label'] for r in results]

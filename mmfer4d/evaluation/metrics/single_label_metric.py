@@ -4,14 +4,19 @@ from typing import List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
 
-from .utils import predicted_label, to_label
+from .utils import add_skipped, predicted_label, split_skipped, to_label
 
 
 class BaseSingleLabelMetric(BaseMetric):
     """Collects one predicted and one true class per sample.
 
-    Subclasses implement ``compute_metrics`` over the collected dicts
-    ``{pred_label, gt_label, num_scores, intensity}``.
+    Subclasses implement :meth:`compute_scored` over the collected dicts
+    ``{pred_label, gt_label, num_scores, intensity}`` of the scored
+    samples. Samples skipped because of a broken file (the
+    ``skipped_samples`` of the batch, see :func:`skip_broken_collate`) are
+    counted, not scored: every metric returns ``num_scored`` and
+    ``num_skipped`` besides its scores (only the counts when all were
+    skipped).
 
     Args:
         num_classes (int, optional): Number of classes. Defaults to the
@@ -34,6 +39,7 @@ class BaseSingleLabelMetric(BaseMetric):
         self.classes = None if classes is None else list(classes)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        add_skipped(self.results, data_batch)
         for sample in data_samples:
             width = None
             if sample.get('pred_score') is not None:
@@ -57,3 +63,13 @@ class BaseSingleLabelMetric(BaseMetric):
         widths = [r['num_scores'] for r in results if r['num_scores']]
         labels = [max(r['pred_label'], r['gt_label']) + 1 for r in results]
         return max(widths + labels)
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        scored, counts = split_skipped(results, type(self).__name__)
+        metrics = self.compute_scored(scored) if scored else {}
+        metrics.update(counts)
+        return metrics
+
+    def compute_scored(self, results: List[dict]) -> dict:
+        """The scores over the samples that were not skipped."""
+        raise NotImplementedError

@@ -1,9 +1,12 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """Helpers shared by the mmfer4d metrics."""
-from typing import Any, Optional, Sequence
+import warnings
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+
+from mmfer4d.datasets.skipped_sample import skipped_records
 
 
 def to_numpy(value: Any) -> np.ndarray:
@@ -68,3 +71,30 @@ def confusion_matrix(pred: Sequence[int], gt: Sequence[int],
     return np.bincount(
         gt * num_classes + pred,
         minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def add_skipped(results: List[dict], data_batch: Any) -> None:
+    """Append one ``{'skipped': record}`` per sample skipped in a batch.
+
+    A skipped sample (broken file, ``skip_broken=True``) keeps its place
+    among a metric's results, so that the results still number one per test
+    sample (mmengine truncates the gathered results to the data set's size)
+    and the metric can say how many it scored and how many it skipped.
+    """
+    for record in skipped_records(data_batch):
+        results.append(dict(skipped=record))
+
+
+def split_skipped(results: Sequence[dict], owner: str
+                  ) -> Tuple[List[dict], dict]:
+    """The scored results and the ``num_scored`` / ``num_skipped`` counts.
+
+    Warns when every sample was skipped (the metric has nothing to score).
+    """
+    scored = [r for r in results if 'skipped' not in r]
+    counts = dict(num_scored=len(scored),
+                  num_skipped=len(results) - len(scored))
+    if not scored and counts['num_skipped']:
+        warnings.warn(f'{owner}: all {counts["num_skipped"]} test samples '
+                      'were skipped (broken files); nothing to score')
+    return scored, counts

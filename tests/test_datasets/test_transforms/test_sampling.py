@@ -73,3 +73,18 @@ def test_missing_markers_default_and_errors():
         SampleFrames()(dict())
     with pytest.raises(ValueError, match='mode'):
         SampleFrames(mode='random')
+
+
+def test_per_frame_au_labels_follow_the_chosen_frames():
+    # Frame k's labels are [k % 2, -1 if k == 3 else 0] (-1: not coded).
+    labels = np.array([[k % 2, -1 if k == 3 else 0] for k in range(8)],
+                      dtype=np.int8)
+    out = SampleFrames(num_frames=4, test_mode=True)(
+        dict(num_frames=8, frame_au_labels=labels))
+    np.testing.assert_array_equal(out['frame_inds'], [1, 3, 5, 7])
+    np.testing.assert_array_equal(out['au_labels'],
+                                  [[1, 0], [1, -1], [1, 0], [1, 0]])
+    assert 'au_labels' not in SampleFrames(num_frames=2)(dict(num_frames=8))
+    with pytest.raises(ValueError, match='7 rows for 8 frames'):
+        SampleFrames(num_frames=2)(
+            dict(num_frames=8, frame_au_labels=labels[:7]))

@@ -61,3 +61,44 @@ def test_name_count_mismatch_raises():
     metric.process(None, _samples())
     with pytest.raises(ValueError, match='1 AU names for 3'):
         metric.evaluate(4)
+
+
+def test_per_frame_labels_of_a_sequence():
+    # One sequence of 4 sampled frames (the rows of GT), scored frame by
+    # frame: the same counts as 4 scans.
+    sample = DataSample()
+    sample.set_field(torch.tensor(GT, dtype=torch.float32), 'gt_au')
+    sample.set_field(torch.tensor(SCORE), 'pred_au_score')
+    metric = AUDetectionMetric(au_names=('AU1', 'AU2', 'AU4'))
+    metric.process(None, [sample.to_dict()])
+    out = metric.evaluate(1)
+    assert out['au/f1_AU1'] == pytest.approx(50.0)
+    assert out['au/f1_AU4'] == pytest.approx(100 * 2 / 3)
+    assert (out['au/num_scored'], out['au/num_frames']) == (1, 4)
+    # One prediction per sequence is its decision for each frame:
+    # AU1 predicted on all 4 frames -> TP 2, FP 2: F1 = 4 / 6.
+    seq = DataSample()
+    seq.set_field(torch.tensor(GT, dtype=torch.float32), 'gt_au')
+    seq.set_field(torch.tensor([.9, .1, .1]), 'pred_au_score')
+    metric = AUDetectionMetric(au_names=('AU1', 'AU2', 'AU4'))
+    metric.process(None, [seq.to_dict()])
+    assert metric.evaluate(1)['au/f1_AU1'] == pytest.approx(100 * 4 / 6)
+    bad = DataSample()
+    bad.set_field(torch.tensor(GT, dtype=torch.float32), 'gt_au')
+    bad.set_field(torch.tensor(SCORE[:2]), 'pred_au_score')
+    with pytest.raises(ValueError, match='2 rows of predictions for 4'):
+        metric.process(None, [bad.to_dict()])
+
+
+def test_skipped_samples_are_counted_not_scored():
+    metric = AUDetectionMetric(au_names=('AU1', 'AU2', 'AU4'))
+    record = dict(index=7, files=['x.wrl'], error='broken')
+    metric.process(dict(skipped_samples=[record]), _samples()[:2])
+    metric.process(dict(skipped_samples=[]), _samples()[2:])
+    out = metric.evaluate(5)
+    assert (out['au/num_scored'], out['au/num_skipped']) == (4, 1)
+    assert out['au/f1_AU1'] == pytest.approx(50.0)
+    only = AUDetectionMetric(au_names=('AU1', 'AU2', 'AU4'))
+    only.process(dict(skipped_samples=[record]), [])
+    with pytest.warns(UserWarning, match='all 1 test samples'):
+        assert only.evaluate(1) == {'au/num_scored': 0, 'au/num_skipped': 1}

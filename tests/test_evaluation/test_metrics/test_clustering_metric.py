@@ -52,3 +52,13 @@ def test_errors():
         ClusteringMetric().process(None, [dict(gt_label=torch.tensor([0]))])
     with pytest.raises(ValueError, match='equal'):
         cluster_accuracy([0], [0, 1])
+
+
+def test_skipped_samples_are_counted():
+    metric = ClusteringMetric(mode='pred_label')
+    samples = [dict(pred_label=torch.tensor([p]), gt_label=torch.tensor([g]))
+               for p, g in [(1, 0), (1, 0), (0, 1)]]
+    metric.process(dict(skipped_samples=[dict(index=3)]), samples)
+    out = metric.evaluate(4)
+    assert out['cluster/acc'] == pytest.approx(100.0)
+    assert (out['cluster/num_scored'], out['cluster/num_skipped']) == (3, 1)

@@ -62,3 +62,14 @@ def test_scores_argmax_used():
     out = metric.evaluate(2)
     assert out['mer/UAR'] == pytest.approx(50.0)
     assert 'mer/f1_1' in out
+
+
+def test_skipped_clips_are_counted_not_scored():
+    metric = MERMetric(classes=('pos', 'neg', 'sur'))
+    metric.process(dict(skipped_samples=[dict(index=10, files=['c.obj'])]), [
+        dict(gt_label=torch.tensor([g]), pred_label=torch.tensor([p]))
+        for g, p in zip(GT, PRED)
+    ])
+    out = metric.evaluate(len(GT) + 1)
+    assert out['mer/UF1'] == pytest.approx(100 * UF1)
+    assert (out['mer/num_scored'], out['mer/num_skipped']) == (len(GT), 1)

@@ -89,3 +89,25 @@ def test_per_intensity_accuracy_by_hand():
     off = PerClassAccuracy(num_classes=3, per_intensity=False)
     off.process(None, samples)
     assert not any('intensity' in k for k in off.evaluate(len(samples)))
+
+
+def test_skipped_samples_are_counted_not_scored():
+    # Six test samples, two of them skipped (broken files): the scores are
+    # over the 4 scored ones, and the counts say so. In mmengine's evaluate
+    # the results still number one per test sample (4 + 2 = 6).
+    metric = PerClassAccuracy(classes=('a', 'b', 'c'))
+    skipped = [dict(index=i, files=[f'{i}.wrl'], error='truncated')
+               for i in (1, 4)]
+    metric.process(dict(skipped_samples=skipped[:1]),
+                   [s.to_dict() for s in _samples([0, 1], [0, 1])])
+    metric.process(dict(skipped_samples=skipped[1:]),
+                   [s.to_dict() for s in _samples([2, 2], [2, 0])])
+    out = metric.evaluate(6)
+    assert (out['fer/num_scored'], out['fer/num_skipped']) == (4, 2)
+    assert out['fer/top1'] == pytest.approx(75.0)
+    assert out['fer/confusion_matrix'] == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
+    empty = PerClassAccuracy(classes=('a', 'b', 'c'))
+    empty.process(dict(skipped_samples=skipped), [])
+    with pytest.warns(UserWarning, match='all 2 test samples'):
+        assert empty.evaluate(2) == {'fer/num_scored': 0,
+                                     'fer/num_skipped': 2}
