@@ -34,6 +34,9 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+# Read before any config: lets ``_base_`` name ``mmfer4d::...`` configs.
+import mmfer4d  # noqa: F401
+
 
 def parse_args(argv=None):
     """Parse the command line.

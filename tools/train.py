@@ -21,6 +21,9 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+# Read before any config: lets ``_base_`` name ``mmfer4d::...`` configs.
+import mmfer4d  # noqa: F401
+
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
