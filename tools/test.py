@@ -34,9 +34,6 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-# Read before any config: lets ``_base_`` name ``mmfer4d::...`` configs.
-import mmfer4d  # noqa: F401
-
 
 def parse_args(argv=None):
     """Parse the command line.
@@ -238,6 +235,8 @@ def main(argv=None):
         dict: The metrics.
     """
     args = parse_args(argv)
+    # Before any config is read: lets ``_base_`` name ``mmfer4d::...``.
+    import mmfer4d  # noqa: F401
     cfg = merge_args(Config.fromfile(args.config), args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -21,9 +21,6 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-# Read before any config: lets ``_base_`` name ``mmfer4d::...`` configs.
-import mmfer4d  # noqa: F401
-
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -180,6 +177,8 @@ def merge_args(cfg, args):
 def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
+    # Before any config is read: lets ``_base_`` name ``mmfer4d::...``.
+    import mmfer4d  # noqa: F401
     cfg = merge_args(Config.fromfile(args.config), args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
