@@ -1,7 +1,10 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+import os
 import os.path as osp
+import shutil
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 
 def readme():
@@ -30,6 +33,40 @@ def parse_requirements(fname):
             else:
                 requires.append(line)
     return requires
+
+
+# What mim (``mim search/train/test mmfer4d``) and mmengine
+# (``_base_ = ['mmfer4d::...']``) look up in an installed package's ``.mim``.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also copies :data:`MIM_FILES` to ``mmfer4d/.mim``.
+
+    Like mmpretrain's ``.mim`` folder, but written into the build tree only,
+    so a wheel (``pip install .``) carries the configs and tools and the
+    checkout is left as it was. An editable install gets none: mmengine and
+    mim find ``.mim`` beside the installed distribution, where an editable
+    install has no package folder.
+    """
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        root = osp.dirname(osp.abspath(__file__))
+        target = osp.join(self.build_lib, 'mmfer4d', '.mim')
+        os.makedirs(target, exist_ok=True)
+        for name in MIM_FILES:
+            src, dst = osp.join(root, name), osp.join(target, name)
+            if osp.isdir(src):
+                shutil.copytree(
+                    src,
+                    dst,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                shutil.copyfile(src, dst)
 
 
 if __name__ == '__main__':
@@ -62,4 +99,5 @@ if __name__ == '__main__':
             'optional': parse_requirements('requirements/optional.txt'),
             'all': parse_requirements('requirements.txt'),
         },
+        cmdclass={'build_py': BuildPyWithMim},
         zip_safe=False)

@@ -37,4 +37,11 @@ from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
 
 register_checkpoint_safe_globals()
 
+# ``_base_ = ['mmfer4d::smile_vlm/...']``: mmengine resolves ``package::``
+# only for the packages in its own table, and reads their configs from the
+# installed ``.mim/configs`` (a wheel install has it, see setup.py).
+from mmengine.config.utils import MODULE2PACKAGE  # noqa: E402
+
+MODULE2PACKAGE.setdefault('mmfer4d', 'mmfer4d')
+
 __all__ = ['__version__', 'version_info', 'digit_version']

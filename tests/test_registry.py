@@ -114,3 +114,34 @@ def test_unknown_type_is_a_clear_error():
     init_default_scope('mmfer4d')
     with pytest.raises(KeyError, match='NoSuchModelAnywhere'):
         MODELS.build(dict(type='NoSuchModelAnywhere'))
+
+
+def test_data_sets_and_models_build_without_a_default_scope():
+    """In a fresh interpreter nothing has set a default scope: our data
+    sets still resolve their transforms, our registry its models, and a
+    config can inherit ``mmfer4d::`` configs once mmfer4d is imported
+    (from the installed ``.mim``; see tests/test_install.py)."""
+    import os
+    import subprocess
+    import sys
+    code = '\n'.join([
+        'from mmengine.config.utils import MODULE2PACKAGE',
+        'from mmengine.registry import DefaultScope',
+        'from mmfer4d.datasets import SyntheticFER3D',
+        'from mmfer4d.registry import MODELS',
+        'assert DefaultScope.get_current_instance() is None',
+        "ds = SyntheticFER3D(num_subjects=2, num_folds=2, lazy_init=True,",
+        "                    pipeline=[dict(type='SynthesizeFaceMesh'),",
+        "                              dict(type='RenderMultiView')])",
+        'print([type(t).__name__ for t in ds.pipeline.transforms])',
+        "print(type(MODELS.build(dict(type='MultiViewNeck'))).__name__)",
+        "print(MODULE2PACKAGE['mmfer4d'])",
+    ])
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True, text=True, env=os.environ,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split('\n')[:3] == [
+        "['SynthesizeFaceMesh', 'RenderMultiView']", 'MultiViewNeck',
+        'mmfer4d'
+    ]

@@ -239,6 +239,8 @@ def main(argv=None):
         dict: The metrics.
     """
     args = parse_args(argv)
+    # Before any config is read: lets ``_base_`` name ``mmfer4d::...``.
+    import mmfer4d  # noqa: F401
     cfg = merge_args(Config.fromfile(args.config), args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -181,6 +181,8 @@ def merge_args(cfg, args):
 def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
+    # Before any config is read: lets ``_base_`` name ``mmfer4d::...``.
+    import mmfer4d  # noqa: F401
     cfg = merge_args(Config.fromfile(args.config), args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -40,12 +40,13 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-# Local files always; for TensorBoard (``pip install tensorboard``) add
-# ``dict(type='TensorboardVisBackend')`` through ``--cfg-options`` or a leaf
-# config:  vis_backends = [dict(type='LocalVisBackend'),
-#                          dict(type='TensorboardVisBackend')]
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+# Where scalars and pictures go: backend configs or names. ``local`` writes
+# the json log and vis_data/ (keep it); add TensorBoard (``pip install
+# tensorboard``) or Weights & Biases (``wandb``) for one run with
+#   --cfg-options visualizer.vis_backends=local,tensorboard
+# (mmengine's --cfg-options cannot put dicts in a list; FERVisualizer takes
+# names).
+visualizer = dict(type='FERVisualizer', vis_backends=['local'])
 
 log_level = 'INFO'
 

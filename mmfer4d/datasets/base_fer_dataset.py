@@ -8,6 +8,7 @@ from typing import Hashable, List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from mmfer4d.registry import TRANSFORMS
 from .categories import EXPRESSIONS_6
 from .io.errors import MeshReadError
 from .protocols import draw_subjects, fold_summary, subject_folds
@@ -123,6 +124,13 @@ class BaseFERDataset(BaseDataset):
         if classes is not None:
             metainfo['classes'] = tuple(classes)
         kwargs.setdefault('serialize_data', False)
+        # Built from our registry, as mmpretrain's data sets build from
+        # theirs: ``type='SynthesizeFaceMesh'`` resolves without
+        # ``init_default_scope('mmfer4d')`` (a Runner's scope still rules).
+        kwargs['pipeline'] = [
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in kwargs.get('pipeline') or []
+        ]
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
 
     @property

@@ -17,7 +17,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mmfer4d.rendering import MODALITY_CHANNELS
+from mmfer4d.rendering import MODALITY_CHANNELS, NAMED_VIEWS
 
 
 def split_modalities(image: np.ndarray,
@@ -71,6 +71,30 @@ def split_modalities(image: np.ndarray,
             part, (1, 2, 0))))
         start += count
     return out
+
+
+def view_labels(view_angles: Sequence[Sequence[float]]) -> List[str]:
+    """Column titles of views from their camera angles.
+
+    Args:
+        view_angles (Sequence[Sequence[float]]): ``(yaw, pitch, roll)`` in
+            degrees per view, as ``RenderMultiView`` writes
+            ``results['view_angles']``.
+
+    Returns:
+        list[str]: The view's name where the angles are a named view's
+        (``'left (yaw 45)'``), else the angles (``'yaw 30, pitch 10'``).
+    """
+    names = {tuple(float(a) for a in angles): name
+             for name, angles in NAMED_VIEWS.items()}
+    labels = []
+    for angles in view_angles:
+        yaw, pitch, roll = (list(map(float, angles)) + [0.0, 0.0])[:3]
+        text = f'yaw {yaw:g}' + (f', pitch {pitch:g}' if pitch else '') + (
+            f', roll {roll:g}' if roll else '')
+        name = names.get((yaw, pitch, roll))
+        labels.append(f'{name} ({text})' if name else text)
+    return labels
 
 
 def _to_uint8(views: np.ndarray) -> np.ndarray:

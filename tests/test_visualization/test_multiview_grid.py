@@ -74,3 +74,13 @@ def test_grid_scales_float_inputs_and_rejects_bad_shapes():
     assert shown.dtype == np.uint8 and shown.min() == 0 and shown.max() == 255
     with pytest.raises(ValueError, match=r'\(T, V, C, H, W\)'):
         draw_multiview_grid(np.zeros((4, 4), np.uint8))
+
+
+def test_view_labels_name_the_named_views():
+    from mmfer4d.visualization import view_labels
+    assert view_labels([(0, 0, 0), (45, 0, 0), (-45.0, 0.0, 0.0),
+                        (30, 10, 0), (0, 0, 5)]) == [
+                            'front (yaw 0)', 'left (yaw 45)',
+                            'right (yaw -45)', 'yaw 30, pitch 10',
+                            'yaw 0, roll 5'
+                        ]

@@ -15,6 +15,11 @@ The input is a predictions pickle (a list of data-sample dicts with
 ``gt_label`` and ``pred_score``/``pred_label``) or a JSON file of metrics
 holding ``*confusion_matrix`` (and ``*classes``). Several pickles (e.g. the
 folds of a k-fold run) are pooled.
+
+The axes show class names: ``--classes``, else the names the samples
+carry (our data samples hold their class as ``expression``), with
+``--config`` naming the classes no sample shows (its data set's
+``metainfo['classes']``); a class nothing names keeps its index.
 """
 import argparse
 import json
@@ -25,7 +30,9 @@ import numpy as np
 
 from mmfer4d.evaluation.metrics.utils import (confusion_matrix,
                                               predicted_label, to_label)
-from mmfer4d.visualization import plot_confusion_matrix
+from mmfer4d.visualization import (classes_from_config,
+                                   plot_confusion_matrix,
+                                   resolve_class_names)
 
 
 def parse_args(argv=None):
@@ -34,13 +41,21 @@ def parse_args(argv=None):
                         help='predictions .pkl file(s) or a metrics .json')
     parser.add_argument('--out-png', default='confusion_matrix.png')
     parser.add_argument('--classes', nargs='+', help='class names')
+    parser.add_argument('--config', help='read the class names of its '
+                        'data set (for classes no sample shows)')
     parser.add_argument('--counts', action='store_true',
                         help='show counts instead of row percentages')
     return parser.parse_args(argv)
 
 
-def matrix_from_inputs(inputs, classes=None):
-    """``(matrix, classes)`` from prediction pickles or a metrics JSON.
+def matrix_from_inputs(inputs, classes=None, fallback=None):
+    """``(matrix, names)`` from prediction pickles or a metrics JSON.
+
+    Args:
+        inputs (list[str]): Prediction ``.pkl`` files, or one ``.json``.
+        classes (list[str], optional): Names given by the user.
+        fallback (list[str], optional): Names for classes the samples do
+            not name (see :func:`resolve_class_names`).
 
     Raises:
         ValueError: If a file holds neither predictions nor a matrix.
@@ -54,8 +69,8 @@ def matrix_from_inputs(inputs, classes=None):
                              '(evaluate with PerClassAccuracy)')
         names = [metrics[k] for k in metrics if k.endswith('/classes')]
         return np.asarray(metrics[keys[0]]), classes or (
-            names[0] if names else None)
-    pred, gt, width = [], [], 0
+            names[0] if names else fallback)
+    pred, gt, width, everything = [], [], 0, []
     for path in inputs:
         with open(path, 'rb') as f:
             samples = pickle.load(f)
@@ -64,6 +79,7 @@ def matrix_from_inputs(inputs, classes=None):
                 'gt_label' not in samples[0]:
             raise ValueError(f'{path}: not a list of predicted data samples '
                              'with "gt_label" (tools/test.py --out)')
+        everything += samples
         for s in samples:
             pred.append(predicted_label(s))
             gt.append(to_label(s['gt_label']))
@@ -71,13 +87,17 @@ def matrix_from_inputs(inputs, classes=None):
                 width = max(width, int(s['pred_score'].shape[-1]))
     num = max([width, max(pred) + 1, max(gt) + 1] +
               ([len(classes)] if classes else []))
-    return confusion_matrix(pred, gt, num), classes
+    return confusion_matrix(pred, gt, num), resolve_class_names(
+        num, everything, classes, fallback)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        matrix, classes = matrix_from_inputs(args.inputs, args.classes)
+        fallback = classes_from_config(args.config) if args.config \
+            else None
+        matrix, classes = matrix_from_inputs(args.inputs, args.classes,
+                                             fallback)
         plot_confusion_matrix(matrix, classes, args.out_png,
                               normalize=not args.counts)
     except (OSError, ValueError) as err:

@@ -1,16 +1,20 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """Write PNG grids of what the model sees: the rendered views of samples.
 
-One PNG per sample: one row per frame (one row for a scan), one column per
-view x modality (depth and shading as grey, normals and rgb as colour, mask
-as grey). The pipeline runs up to and including ``RenderMultiView``;
-packing and later steps are skipped.
+One PNG per sample: one column per view, titled with its name and camera
+angles; one row per modality (per shown frame for sequences), labelled
+(depth, shading and mask in grey, normals and rgb in colour); the title
+names the sample, its class, subject and intensity. The pipeline runs up
+to and including ``RenderMultiView``; packing and later steps are skipped.
+
+mmpretrain's ``browse_dataset.py`` draws one ``(3, H, W)`` image per
+sample and cannot show ``(V, C, H, W)`` renders; this tool replaces it.
 
 Usage::
 
     python tools/visualization/browse_dataset.py CONFIG \
         [--output-dir DIR] [--num N] [--phase train|test] \
-        [--cfg-options key=value ...]
+        [--max-frames 4] [--cfg-options key=value ...]
 """
 import argparse
 import os
@@ -22,6 +26,8 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from mmfer4d.rendering import MODALITY_CHANNELS
+from mmfer4d.visualization import (draw_multiview_grid, save_figure,
+                                   view_labels)
 
 
 def parse_args(argv=None):
@@ -30,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument('--output-dir', default='work_dirs/browse_dataset')
     parser.add_argument('--num', type=int, default=4, help='samples to draw')
     parser.add_argument('--phase', default='train', choices=['train', 'test'])
+    parser.add_argument('--max-frames', type=int, default=4,
+                        help='frames shown per sequence, evenly spaced')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -73,6 +81,42 @@ def render_pipeline(pipeline_cfg):
     raise ValueError('the pipeline has no RenderMultiView step')
 
 
+def stack_views(results):
+    """``(V, C, H, W)`` (scan) or ``(T, V, C, H, W)`` (sequence) uint8."""
+    imgs = results['img']
+    if isinstance(imgs[0], list):
+        return np.stack([np.stack(v) for v in imgs]).transpose(0, 1, 4, 2, 3)
+    return np.stack(imgs).transpose(0, 3, 1, 2)
+
+
+def sample_title(idx, results, classes=None):
+    """``#3  happiness (label 3)  subject F0001  intensity 4  8 frames``."""
+    label = results.get('gt_label')
+    name = results.get('expression')
+    if name is None and classes is not None and label is not None:
+        name = classes[int(label)]
+    parts = [f'#{idx}']
+    if name is not None or label is not None:
+        parts.append(f'{name if name is not None else "class"}'
+                     + ('' if label is None else f' (label {int(label)})'))
+    for key in ('subject', 'intensity'):
+        if results.get(key) is not None:
+            parts.append(f'{key} {results[key]}')
+    if isinstance(results['img'][0], list):
+        parts.append(f'{len(results["img"])} frames')
+    return '  '.join(parts)
+
+
+def draw_sample(idx, results, classes=None, max_frames=4):
+    """The labelled figure of one rendered sample."""
+    return draw_multiview_grid(
+        stack_views(results),
+        modalities=results['modalities'],
+        view_names=view_labels(results['view_angles']),
+        title=sample_title(idx, results, classes),
+        max_frames=max_frames)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -88,16 +132,16 @@ def main(argv=None):
     pipeline = render_pipeline(ds_cfg.pop('pipeline'))
     ds_cfg['pipeline'] = []
     dataset = DATASETS.build(ds_cfg)
+    classes = dataset.metainfo.get('classes')
     os.makedirs(args.output_dir, exist_ok=True)
-    import matplotlib.image as mpimg
     paths = []
     for idx in range(min(args.num, len(dataset))):
         results = pipeline(dataset.get_data_info(idx))
-        grid = sample_grid(results)
         name = f'{idx:04d}_{results.get("subject", "")}_' \
                f'{results.get("expression", results.get("gt_label"))}.png'
         path = osp.join(args.output_dir, name)
-        mpimg.imsave(path, grid)
+        save_figure(draw_sample(idx, results, classes, args.max_frames),
+                    path)
         paths.append(path)
         print(path)
     return paths
