@@ -24,23 +24,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._source import as_path, read_text
 from .errors import MeshReadError
 
 _COUNT = re.compile(r'^\s*(\d+)\s+landmarks?\s*:?\s*$', re.IGNORECASE)
 
 
 def _read_lines(path: str) -> List[str]:
-    try:
-        with open(path, 'rb') as f:
-            raw = f.read()
-    except OSError as err:
-        raise MeshReadError(path, f'cannot open: {err.strerror}') from None
-    if not raw.strip():
-        raise MeshReadError(path, 'empty file')
-    if b'\x00' in raw:
-        raise MeshReadError(path, 'binary data in a text landmark file',
-                            offset=raw.index(b'\x00'))
-    return raw.decode('utf-8', errors='replace').splitlines()
+    return read_text(path, 'landmark file').splitlines()
 
 
 def _floats(path: str, tokens: Sequence[str], line: int) -> np.ndarray:
@@ -70,7 +61,7 @@ def read_bnd(path, num_landmarks: Optional[int] = 83) -> np.ndarray:
             not hold ``index x y z`` (or ``x y z``), a value is NaN or Inf,
             or the count differs from ``num_landmarks``.
     """
-    path = os.fspath(path)
+    path = as_path(path)
     rows = []
     for i, line in enumerate(_read_lines(path), 1):
         tokens = line.replace(',', ' ').split()
@@ -106,7 +97,7 @@ def write_bnd(path, landmarks: np.ndarray,
 
 
 def _read_lm(path, dim: int) -> Tuple[np.ndarray, List[str]]:
-    path = os.fspath(path)
+    path = as_path(path)
     lines = _read_lines(path)
     count_at = None
     for i, line in enumerate(lines):
@@ -116,9 +107,11 @@ def _read_lm(path, dim: int) -> Tuple[np.ndarray, List[str]]:
             break
     if count_at is None:
         raise MeshReadError(path, 'no "N landmarks:" line')
+    # Comment lines may follow the count line too (menpo's LM3 importer
+    # drops every line holding a '#').
     body = [(i + 1, line.strip())
             for i, line in enumerate(lines[count_at + 1:], count_at + 1)
-            if line.strip()]
+            if line.strip() and not line.lstrip().startswith('#')]
     if len(body) % 2:
         raise MeshReadError(
             path, 'odd number of lines after the count line: every '

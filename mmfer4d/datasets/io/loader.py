@@ -1,26 +1,30 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """One entry point that reads any supported face scan by its extension."""
-import os
 import os.path as osp
 from typing import Optional
 
 import numpy as np
 
 from mmfer4d.structures import Mesh
+from ._source import as_path
 from .bnt import read_bnt
 from .errors import MeshReadError
 from .landmarks import read_bnd, read_lm2, read_lm3
+from .obj import read_obj
+from .off import read_off
+from .ply import read_ply
 from .trimesh_io import TRIMESH_EXTENSIONS, read_trimesh
 from .vrml import read_vrml
 
-#: Mesh extensions :func:`load_mesh` understands.
-MESH_EXTENSIONS = ('.wrl', '.vrml', '.wrz', '.bnt') + TRIMESH_EXTENSIONS
+#: Mesh extensions :func:`load_mesh` understands (each also ``+ '.gz'``).
+MESH_EXTENSIONS = ('.wrl', '.vrml', '.wrz', '.bnt', '.obj', '.ply',
+                   '.off') + TRIMESH_EXTENSIONS
 
 
 def _extension(path: str) -> str:
     name = path.lower()
-    if name.endswith('.wrl.gz'):
-        return '.wrl'
+    if name.endswith('.gz'):
+        name = name[:-3]
     return osp.splitext(name)[1]
 
 
@@ -35,7 +39,7 @@ def load_landmarks(path, mesh: Mesh) -> Mesh:
         MeshReadError: If the landmark file cannot be read or its extension
             is unknown.
     """
-    path = os.fspath(path)
+    path = as_path(path)
     ext = _extension(path)
     if ext == '.bnd':
         mesh.landmarks = read_bnd(path, num_landmarks=None)
@@ -62,11 +66,12 @@ def load_mesh(path,
     """Read a face scan, dispatching on the file extension.
 
     ``.wrl`` / ``.vrml`` / ``.wrz`` / ``.wrl.gz``: :func:`read_vrml`;
-    ``.bnt``: :func:`read_bnt`; ``.obj .ply .off .stl .glb .gltf``:
-    :func:`read_trimesh`.
+    ``.bnt``: :func:`read_bnt`; ``.obj``: :func:`read_obj`; ``.ply``:
+    :func:`read_ply`; ``.off``: :func:`read_off`; ``.stl .glb .gltf``:
+    :func:`read_trimesh`. Text formats may be gzipped (``.obj.gz``...).
 
     Args:
-        path (str | os.PathLike): The mesh file.
+        path (str | bytes | os.PathLike): The mesh file.
         landmark_path (str, optional): A ``.bnd``, ``.lm3`` or ``.lm2`` file
             whose landmarks are attached (see :func:`load_landmarks`).
             Defaults to None.
@@ -76,14 +81,21 @@ def load_mesh(path,
         Mesh: The scan, ``metainfo['path']`` set.
 
     Raises:
-        MeshReadError: If the extension is unsupported or a reader fails.
+        MeshReadError: If the extension is unsupported or a reader fails;
+            no other exception comes out of a reader for any file content.
     """
-    path = os.fspath(path)
+    path = as_path(path)
     ext = _extension(path)
     if ext in ('.wrl', '.vrml', '.wrz'):
         mesh = read_vrml(path, load_texture=load_texture)
     elif ext == '.bnt':
         mesh = read_bnt(path, load_texture=load_texture)
+    elif ext == '.obj':
+        mesh = read_obj(path, load_texture=load_texture)
+    elif ext == '.ply':
+        mesh = read_ply(path, load_texture=load_texture)
+    elif ext == '.off':
+        mesh = read_off(path)
     elif ext in TRIMESH_EXTENSIONS:
         mesh = read_trimesh(path, load_texture=load_texture)
     else:
