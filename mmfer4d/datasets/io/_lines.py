@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from .errors import MeshReadError
+from .limits import get_read_limits
 
 _SPACE = np.zeros(256, bool)
 _SPACE[[9, 10, 11, 12, 13, 32]] = True
@@ -53,17 +54,30 @@ class TextLines:
 
     def __init__(self, path: str, raw: bytes, offset: int = 0):
         self.path, self.raw, self.offset = path, raw, offset
+        limits = get_read_limits()
+        cap = limits.max_vertices + limits.max_faces + limits.max_tokens
+        if raw.count(b'\n') > cap:
+            raise MeshReadError(
+                path, f'over {cap} lines (ReadLimits.max_vertices + '
+                'max_faces + max_tokens): not a face scan')
+        itype = np.int32 if len(raw) < 2**31 else np.int64
         data = np.frombuffer(raw, np.uint8)
         self.data = data
-        self.ends = np.flatnonzero(data == 10)
-        self.starts = np.concatenate(([0], self.ends[:-1] + 1))
+        self.ends = np.flatnonzero(data == 10).astype(itype)
+        self.starts = np.concatenate(([0], self.ends[:-1] + 1)).astype(
+            itype)
         space = _SPACE[data]
         first = ~space
         first[1:] &= space[:-1]
-        self.token_pos = np.flatnonzero(first)
+        self.token_pos = np.flatnonzero(first).astype(itype)
+        del first
         last = ~space[:-1] & space[1:]  # the text ends in "\n"
-        self.token_len = np.flatnonzero(last) + 1 - self.token_pos
-        self.token_line = np.searchsorted(self.ends, self.token_pos)
+        del space
+        self.token_len = (np.flatnonzero(last) + 1 - self.token_pos).astype(
+            itype)
+        del last
+        self.token_line = np.searchsorted(self.ends,
+                                          self.token_pos).astype(itype)
         self.line_ntok = np.bincount(self.token_line,
                                      minlength=len(self.ends))
         self.line_tok0 = np.cumsum(self.line_ntok) - self.line_ntok

@@ -75,7 +75,8 @@ def gunzip(path: str, raw: bytes, limit: int) -> bytes:
     while data:
         dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            while data:
+            while data and not dec.eof:
+                before = len(data)
                 chunk = dec.decompress(data, _CHUNK)
                 total += len(chunk)
                 if total > limit:
@@ -85,7 +86,9 @@ def gunzip(path: str, raw: bytes, limit: int) -> bytes:
                         'a gzip bomb or a scan far larger than any face scan')
                 out.append(chunk)
                 data = dec.unconsumed_tail
-            tail = dec.flush()
+                if not chunk and len(data) == before:
+                    break  # no progress: a stalled stream (error below)
+            tail = dec.flush() if not dec.eof else b''
         except zlib.error as err:
             raise MeshReadError(path, f'corrupt gzip data: {err}') from None
         total += len(tail)

@@ -27,6 +27,7 @@ import numpy as np
 from ._source import as_path, read_text
 from .errors import MeshReadError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _COUNT = re.compile(r'^\s*(\d+)\s+landmarks?\s*:?\s*$', re.IGNORECASE)
 
 
@@ -42,6 +43,9 @@ def _floats(path: str, tokens: Sequence[str], line: int) -> np.ndarray:
                             line=line) from None
     if not np.isfinite(values).all():
         raise MeshReadError(path, 'non-finite landmark coordinate', line=line)
+    if (np.abs(values) > _FLOAT32_MAX).any():
+        raise MeshReadError(path, 'landmark coordinate overflows float32',
+                            line=line)
     return values
 
 
@@ -58,7 +62,8 @@ def read_bnd(path, num_landmarks: Optional[int] = 83) -> np.ndarray:
 
     Raises:
         MeshReadError: If the file is missing, empty or binary, a line does
-            not hold ``index x y z`` (or ``x y z``), a value is NaN or Inf,
+            not hold ``index x y z`` (or ``x y z``), a value is NaN, Inf or
+            beyond float32,
             or the count differs from ``num_landmarks``.
     """
     path = as_path(path)

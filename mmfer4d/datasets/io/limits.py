@@ -7,11 +7,15 @@ decompression), never does more than ``max_tokens`` steps of grammar work
 header lines) and never builds a mesh larger than ``max_vertices`` /
 ``max_faces``. Past a bound it raises :class:`MeshReadError` naming the
 bound, so a hostile file (a gzip bomb, a 4 MB file of ``[]`` pairs, a
-header claiming 10^12 vertices) costs at most about a second and a few
-times ``max_bytes`` of memory.
+header claiming 10^12 vertices) costs at most a few seconds and bounded
+memory.
 
-The defaults are 10 to 100 times what the largest real face scans need
-(a BU-3DFE raw scan is about 8 MB, a BU-4DFE frame 3 to 5 MB). Change them
+The defaults are about 10 times what the largest real face scans need (a
+BU-4DFE frame is 3 to 5 MB and 35k vertices, a BU-3DFE raw scan under
+100k vertices); a text file's lines are bounded by ``max_vertices +
+max_faces + max_tokens``. At the bounds a read peaks at roughly 10 times
+``max_bytes`` of memory (hostile files); real scans take a few times their
+size. Change them
 for a whole run with the environment (read by DataLoader workers too)::
 
     MMFER4D_READ_MAX_MB=512 MMFER4D_READ_MAX_VERTICES=20000000 python ...
@@ -31,27 +35,31 @@ class ReadLimits:
 
     Args:
         max_bytes (int): File content, after decompression, in bytes.
-            Defaults to 128 MiB (``MMFER4D_READ_MAX_MB``).
+            Defaults to 64 MiB (``MMFER4D_READ_MAX_MB``).
         max_tokens (int): Grammar steps per file: VRML tokens outside number
-            lists and scene-graph node visits; text lines of OBJ / OFF /
-            ASCII PLY are bounded by ``max_bytes`` instead. Defaults to
-            2,000,000 (``MMFER4D_READ_MAX_TOKENS``).
+            lists and scene-graph node visits, OBJ statements other than
+            ``v vt vn f``. Defaults to 1,000,000
+            (``MMFER4D_READ_MAX_TOKENS``).
         max_vertices (int): Vertices of the mesh read. Defaults to
-            5,000,000 (``MMFER4D_READ_MAX_VERTICES``).
+            2,000,000 (``MMFER4D_READ_MAX_VERTICES``).
         max_faces (int): Triangles of the mesh read. Defaults to
-            10,000,000 (``MMFER4D_READ_MAX_FACES``).
+            4,000,000 (``MMFER4D_READ_MAX_FACES``).
         max_depth (int): Nesting of VRML nodes (through ``USE`` too).
             Defaults to 64 (``MMFER4D_READ_MAX_DEPTH``).
+        max_shapes (int): ``Shape`` instances a VRML scene draws (``USE``
+            counted each time). Defaults to 10,000
+            (``MMFER4D_READ_MAX_SHAPES``).
         max_texture_pixels (int): Pixels of a texture image; a larger one
             is not decoded (warning, geometry kept). Defaults to 64 M
             (``MMFER4D_READ_MAX_TEXTURE_MPIX``, in millions).
     """
 
-    max_bytes: int = 128 << 20
-    max_tokens: int = 2_000_000
-    max_vertices: int = 5_000_000
-    max_faces: int = 10_000_000
+    max_bytes: int = 64 << 20
+    max_tokens: int = 1_000_000
+    max_vertices: int = 2_000_000
+    max_faces: int = 4_000_000
     max_depth: int = 64
+    max_shapes: int = 10_000
     max_texture_pixels: int = 64_000_000
 
 
@@ -61,6 +69,7 @@ _ENV = dict(
     max_vertices=('MMFER4D_READ_MAX_VERTICES', 1),
     max_faces=('MMFER4D_READ_MAX_FACES', 1),
     max_depth=('MMFER4D_READ_MAX_DEPTH', 1),
+    max_shapes=('MMFER4D_READ_MAX_SHAPES', 1),
     max_texture_pixels=('MMFER4D_READ_MAX_TEXTURE_MPIX', 1_000_000),
 )
 

@@ -26,10 +26,10 @@ from mmfer4d.structures import Mesh
 from ._image import load_texture as _load_texture
 from ._lines import TextLines, normalise
 from ._mesh import make_mesh
+from ._polygons import fan
 from ._source import as_path, read_bytes, read_text
 from .errors import MeshReadError, display_path
 from .limits import get_read_limits
-from .vrml_scene import fan
 
 # Option -> number of arguments, for the map_Kd statement of a .mtl file.
 _MAP_OPTIONS = {'-blendu': 1, '-blendv': 1, '-bm': 1, '-boost': 1,
@@ -205,7 +205,7 @@ def read_obj(path, load_texture: bool = True) -> Mesh:
                                          255)).astype(np.uint8)
 
     vertex, texcoord, sizes = _corners(lines, f_rows, kw)
-    corners = fan(np.cumsum(sizes) - sizes, sizes)
+    corners = fan(path, np.cumsum(sizes) - sizes, sizes)
     if len(corners) > limits.max_faces:
         raise MeshReadError(path, f'over {limits.max_faces} triangles '
                             '(ReadLimits.max_faces)')

@@ -22,10 +22,10 @@ import numpy as np
 from mmfer4d.structures import Mesh
 from ._lines import TextLines, normalise
 from ._mesh import make_mesh
+from ._polygons import fan
 from ._source import as_path, read_bytes
 from .errors import MeshReadError
 from .limits import get_read_limits
-from .vrml_scene import fan
 
 _HEADER = re.compile(r'(ST)?(C)?(N)?(4)?(n)?OFF')
 
@@ -153,4 +153,4 @@ def _faces(lines: TextLines, rows: np.ndarray, num_v: int) -> np.ndarray:
         k = int(bad[0])
         raise lines.error(f'face index {index[k]:g} out of range '
                           f'[0, {num_v})', corner_row[k])
-    return index.astype(np.int64)[fan(starts, sizes)]
+    return index.astype(np.int64)[fan(lines.path, starts, sizes)]

@@ -30,10 +30,10 @@ from mmfer4d.structures import Mesh
 from ._image import load_texture as _load_texture
 from ._lines import TextLines, normalise
 from ._mesh import make_mesh
+from ._polygons import fan
 from ._source import as_path, read_bytes
 from .errors import MeshReadError
 from .limits import get_read_limits
-from .vrml_scene import fan
 
 _TYPES = {
     'char': 'i1', 'int8': 'i1', 'uchar': 'u1', 'uint8': 'u1',
@@ -325,7 +325,7 @@ def _mesh(path: str, data: Dict, comments: List[str], load_texture: bool):
     if bad.size:
         raise MeshReadError(path, f'face index {index[bad[0]]:g} out of range '
                             f'[0, {len(vertices)})')
-    corners = fan(np.cumsum(sizes) - sizes, sizes)
+    corners = fan(path, np.cumsum(sizes) - sizes, sizes)
     index = index.astype(np.int64)
     faces = index[corners]
     face_uvs = None

@@ -57,7 +57,8 @@ def _read_scene(path: str) -> Scene:
             path, f'not a VRML 2.0 file: header is {text[:16]!r}, '
             "expected '#VRML V2.0 utf8'", line=1)
     limits = get_read_limits()
-    return Scene(path, text, limits.max_tokens, limits.max_depth)
+    return Scene(path, text, limits.max_tokens, limits.max_depth,
+                 limits.max_shapes)
 
 
 def _texture_urls(scene: Scene, part: Part) -> tuple:

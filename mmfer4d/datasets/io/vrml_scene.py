@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ._polygons import fan
 from ._text import parse_numbers, token_line
 from .errors import MeshReadError
 from .vrml_parser import Ident, Node, NumberSpan, VRMLParser
@@ -65,6 +66,7 @@ class Scene:
         text (str): Its text.
         max_tokens (int): Bound on tokens and on node visits.
         max_depth (int): Bound on nesting.
+        max_shapes (int): Bound on drawn ``Shape`` instances.
 
     Attributes:
         parts (list[Part]): Every ``Shape`` with an ``IndexedFaceSet``
@@ -75,8 +77,9 @@ class Scene:
     """
 
     def __init__(self, path: str, text: str, max_tokens: int,
-                 max_depth: int):
+                 max_depth: int, max_shapes: int):
         self.path, self.text = path, text
+        self._max_shapes = max_shapes
         parser = VRMLParser(path, text, KEEP, max_tokens, max_depth)
         self.roots = parser.parse()
         self.parts: List[Part] = []
@@ -124,6 +127,11 @@ class Scene:
             geometry = node.fields.get('geometry')
             if isinstance(geometry, Node):
                 if geometry.type == 'IndexedFaceSet':
+                    if len(self.parts) >= self._max_shapes:
+                        raise self.error(
+                            f'the scene draws more than {self._max_shapes} '
+                            'shapes (ReadLimits.max_shapes; USE of USE...)',
+                            node)
                     self.parts.append(Part(node, geometry, matrix))
                 else:
                     self.ignored.add(geometry.type)
@@ -283,25 +291,6 @@ def polygons(scene: Scene, node: Node, field: str,
     return idx, starts, ends - starts
 
 
-def fan(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Positions in the index list of the fan triangles of each polygon.
-
-    Polygon ``p0 p1 ... pk`` gives triangles ``(p0, pj, pj+1)`` for
-    ``j = 1 .. k-1``; polygons of fewer than 3 corners give none.
-
-    Returns:
-        np.ndarray: ``(T, 3)`` int64 positions.
-    """
-    keep = sizes >= 3
-    starts, sizes = starts[keep], sizes[keep]
-    ntri = sizes - 2
-    first = np.cumsum(ntri) - ntri
-    total = int(ntri.sum())
-    base = np.repeat(starts, ntri)
-    j = np.arange(total, dtype=np.int64) - np.repeat(first, ntri) + 1
-    return np.stack([base, base + j, base + j + 1], axis=1)
-
-
 def face_set_arrays(scene: Scene, ifs: Node) -> Dict[str, np.ndarray]:
     """Vertices, triangles and per-corner UVs of one ``IndexedFaceSet``.
 
@@ -323,7 +312,7 @@ def face_set_arrays(scene: Scene, ifs: Node) -> Dict[str, np.ndarray]:
     points = scene.numbers(coord, 'point', np.float64, np.zeros(0))
     vertices = _points(scene, coord, points, 3, 'Coordinate point')
     idx, starts, sizes = polygons(scene, ifs, 'coordIndex', len(vertices))
-    corners = fan(starts, sizes)
+    corners = fan(scene.path, starts, sizes)
     out = dict(vertices=vertices, faces=idx[corners], face_uvs=None,
                vertex_colors=None, empty=None)
     if not len(vertices):
