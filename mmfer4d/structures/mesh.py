@@ -168,7 +168,7 @@ def _as_float32(array, name: str, path: Optional[str]) -> np.ndarray:
         if over.any():
             k = np.unravel_index(int(np.flatnonzero(over)[0]), src.shape)
             raise ValueError(
-                f'{name}{list(k)} = {src[k]!r} overflows float32'
+                f'{name}{_at(k)} = {float(src[k])!r} overflows float32'
                 + (f' (from {path})' if path else ''))
     return out
 
@@ -193,7 +193,7 @@ def _as_index(array, path: Optional[str]) -> np.ndarray:
     low, high = src.min(), src.max()
     if low < _INT32.min or high > _INT32.max:
         bad = low if low < _INT32.min else high
-        raise ValueError(f'face index {bad} does not fit int32{where}')
+        raise ValueError(f'face index {int(bad)} does not fit int32{where}')
     return np.ascontiguousarray(src, dtype=np.int32)
 
 
@@ -220,4 +220,9 @@ def _check_finite(array, name: str, where: str):
         k = np.unravel_index(int(np.flatnonzero(bad)[0]), array.shape)
         kind = 'NaN or Inf' if not np.isfinite(array[k]) else \
             'beyond float32'
-        raise ValueError(f'{name}{list(k)} = {array[k]!r} is {kind}{where}')
+        raise ValueError(f'{name}{_at(k)} = {float(array[k])!r} is {kind}'
+                         f'{where}')
+
+
+def _at(index) -> str:
+    return '[' + ', '.join(str(int(i)) for i in index) + ']'

@@ -1,5 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """One entry point that reads any supported face scan by its extension."""
+import contextlib
 import os.path as osp
 from typing import Optional
 
@@ -40,6 +41,12 @@ def load_landmarks(path, mesh: Mesh) -> Mesh:
             is unknown.
     """
     path = as_path(path)
+    with reader_guard(path):
+        _attach_landmarks(path, mesh)
+    return mesh
+
+
+def _attach_landmarks(path: str, mesh: Mesh):
     ext = _extension(path)
     if ext == '.bnd':
         mesh.landmarks = read_bnd(path, num_landmarks=None)
@@ -57,7 +64,27 @@ def load_landmarks(path, mesh: Mesh) -> Mesh:
     mesh.metainfo['landmark_path'] = path
     if mesh.landmarks is not None:
         mesh.landmarks = np.ascontiguousarray(mesh.landmarks, np.float32)
-    return mesh
+
+
+@contextlib.contextmanager
+def reader_guard(path: str):
+    """Turn any other exception of a reader into a :class:`MeshReadError`.
+
+    The readers raise :class:`MeshReadError` themselves for every problem
+    they know; this net keeps the promise that nothing else comes out of
+    :func:`load_mesh` (the reader fuzz suite fails on its message, so a
+    case that reaches it is a reader bug to fix).
+    """
+    try:
+        yield
+    except MeshReadError:
+        raise
+    except MemoryError:
+        raise MeshReadError(path, 'out of memory while reading (lower '
+                            'ReadLimits to fail earlier)') from None
+    except Exception as err:  # noqa: BLE001 (the promise above)
+        raise MeshReadError(path, f'unexpected reader error: '
+                            f'{type(err).__name__}: {str(err)[:200]}') from err
 
 
 def load_mesh(path,
@@ -85,6 +112,14 @@ def load_mesh(path,
             no other exception comes out of a reader for any file content.
     """
     path = as_path(path)
+    with reader_guard(path):
+        mesh = _load_mesh(path, load_texture)
+    if landmark_path is not None:
+        load_landmarks(landmark_path, mesh)
+    return mesh
+
+
+def _load_mesh(path: str, load_texture: bool) -> Mesh:
     ext = _extension(path)
     if ext in ('.wrl', '.vrml', '.wrz'):
         mesh = read_vrml(path, load_texture=load_texture)
@@ -102,6 +137,4 @@ def load_mesh(path,
         raise MeshReadError(
             path, f'unsupported mesh extension {ext!r} (expected one of '
             f'{", ".join(MESH_EXTENSIONS)})')
-    if landmark_path is not None:
-        load_landmarks(landmark_path, mesh)
     return mesh

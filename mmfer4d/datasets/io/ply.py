@@ -93,6 +93,14 @@ def _header(path: str, raw: bytes):
                                 line=number)
     if fmt not in ('ascii', 'binary_little_endian', 'binary_big_endian'):
         raise MeshReadError(path, f'unknown PLY format {fmt!r}')
+    names = [e.name for e in elements]
+    for element in elements:
+        props = [p[0] for p in element.props]
+        twice = {n for n in props if props.count(n) > 1 or n.endswith('#n')}
+        if names.count(element.name) > 1 or twice:
+            raise MeshReadError(
+                path, f'element {element.name} or its properties '
+                f'{sorted(twice)} declared twice', line=element.line)
     comments = [c[0] for c in comments]
     return fmt, elements, comments, stop + 1, text.count('\n') + 1
 

@@ -126,6 +126,8 @@ def _outcome(reader, path, cpu_budget=2.0):
         result = ('error', None)
         if err.path != os.fsdecode(path):
             result = ('bad', f'MeshReadError names {err.path!r}')
+        elif err.reason.startswith(('unexpected', 'out of memory')):
+            result = ('bad', err.reason)  # caught by the loader's net
     except Exception as err:  # noqa: BLE001 (what the suite looks for)
         result = ('bad', f'{type(err).__name__}: {err}')
     else:
