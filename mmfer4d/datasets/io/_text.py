@@ -103,10 +103,14 @@ def parse_numbers(path,
             path,
             f'bad {kind} {bad.group()[:20]!r} in {what}',
             line=line_of(text, start + bad.start()))
-    # Every token is valid: integers in hexadecimal (rare, token by token).
+    # Every token is valid, yet NumPy refused the block: hexadecimal
+    # integers, or separators NumPy does not know (Unicode white space).
+    tokens = _TOKEN.findall(flat)
+    if not integer:
+        return np.asarray([float(t) for t in tokens], dtype=dtype)
     info = np.iinfo(np.int64)
     out = [
         min(max(int(t, 16 if 'x' in t.lower() else 10), info.min),
-            info.max) for t in flat.split()
+            info.max) for t in tokens
     ]
     return np.asarray(out, dtype=dtype)

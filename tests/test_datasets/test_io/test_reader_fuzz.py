@@ -111,7 +111,8 @@ NASTY = [b'[', b']', b'{', b'}', b'"', b'#', b'\n', b' nan ', b' inf ',
          b' -inf ', b' 1e300 ', b' -1e300 ', b' - ', b' + ', b'0x7fffffff',
          b' 99999999999999999999 ', b' -2 ', b' 0 ', b' DEF ', b' USE x ',
          b'\x00', b'\xff\xfe', b'/', b'//', b' -1 ', b' 1e-400 ',
-         b' 2147483648 ', b'\\', b'\r', b'\t', b',', b' IS ', b' PROTO ']
+         b' 2147483648 ', b'\\', b'\r', b'\t', b',', b' IS ', b' PROTO ',
+         b'\x1e', b'\xa0', b'\xc3\xa9']
 _NUMBER = re.compile(rb'-?[0-9]+(?:\.[0-9]+)?')
 
 
