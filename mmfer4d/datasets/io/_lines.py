@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from ._source import read_bytes
 from .errors import MeshReadError
 from .limits import get_read_limits
 
@@ -31,6 +32,23 @@ def normalise(raw: bytes, comments: bool = True) -> bytes:
     if not raw.endswith(b'\n'):
         raw += b'\n'
     return raw
+
+
+def read_lines(path: str, what: str) -> 'TextLines':
+    """Read, check and index a text mesh file (OBJ, OFF).
+
+    Raises:
+        MeshReadError: If it cannot be read (:func:`~._source.read_bytes`),
+            is empty or holds a NUL byte (binary data).
+    """
+    raw = read_bytes(path, f'{what} file')
+    if not raw.strip():
+        raise MeshReadError(path, 'empty file')
+    if b'\x00' in raw:
+        raise MeshReadError(path, f'binary data (a NUL byte) in an {what} '
+                            'file', offset=raw.index(b'\x00'))
+    # A backslash at the end of a line continues it (OBJ).
+    return TextLines(path, normalise(raw.replace(b'\\\n', b'  ')))
 
 
 class TextLines:

@@ -77,11 +77,12 @@ def read_bnt(path, load_texture: bool = True) -> Mesh:
         each vertex) and ``'texture_path'`` when the header names an image.
 
     Raises:
-        MeshReadError: If the file is missing, empty, truncated, over ``ReadLimits.max_bytes``, the header
-            is implausible (zero size, undecodable name), the value count
-            ``n`` is not ``nrows * ncols * 5``, a valid point has a NaN or
-            Inf coordinate or texture coordinate (with its byte offset), or
-            no 2 x 2 cell of valid points exists (all background).
+        MeshReadError: If the file is missing, empty, truncated, over
+            ``ReadLimits.max_bytes``, the header is implausible (zero size,
+            undecodable name), the value count ``n`` is not ``nrows * ncols
+            * 5``, a valid point has a NaN or Inf coordinate or texture
+            coordinate (with its byte offset), or no 2 x 2 cell of valid
+            points exists (all background).
     """
     path = as_path(path)
     raw = read_bytes(path, 'BNT file')

@@ -24,10 +24,10 @@ import numpy as np
 
 from mmfer4d.structures import Mesh
 from ._image import load_texture as _load_texture
-from ._lines import TextLines, normalise
-from ._mesh import make_mesh
+from ._lines import TextLines, read_lines
+from ._mesh import colors_to_uint8, make_mesh
 from ._polygons import fan
-from ._source import as_path, read_bytes, read_text
+from ._source import as_path, read_text
 from .errors import MeshReadError, display_path
 from .limits import get_read_limits
 
@@ -178,13 +178,7 @@ def read_obj(path, load_texture: bool = True) -> Mesh:
             index 0 or out of range (all with the line).
     """
     path = as_path(path)
-    raw = read_bytes(path, 'OBJ file')
-    if not raw.strip():
-        raise MeshReadError(path, 'empty file')
-    if b'\x00' in raw:
-        raise MeshReadError(path, 'binary data (a NUL byte) in an OBJ file',
-                            offset=raw.index(b'\x00'))
-    lines = TextLines(path, normalise(raw.replace(b'\\\n', b'  ')))
+    lines = read_lines(path, 'OBJ')
     kw = lines.keywords()
     v_rows = np.flatnonzero(kw == b'v')
     f_rows = np.flatnonzero(kw == b'f')
@@ -199,10 +193,8 @@ def read_obj(path, load_texture: bool = True) -> Mesh:
     vertices = values[offsets[:, None] + np.arange(3)]
     vertex_colors = None
     if (counts == 6).all():
-        rgb = values[offsets[:, None] + np.arange(3, 6)]
-        scale = 255.0 if np.nanmax(rgb) <= 1 else 1.0
-        vertex_colors = np.round(np.clip(np.nan_to_num(rgb) * scale, 0,
-                                         255)).astype(np.uint8)
+        vertex_colors = colors_to_uint8(
+            values[offsets[:, None] + np.arange(3, 6)])
 
     vertex, texcoord, sizes = _corners(lines, f_rows, kw)
     corners = fan(path, np.cumsum(sizes) - sizes, sizes)
@@ -229,11 +221,8 @@ def read_obj(path, load_texture: bool = True) -> Mesh:
     image = _face_image(path, lines, kw, f_rows, sizes, face_uvs is not None)
     texture, texture_path = _load_texture(
         path, [image] if image else [], load_texture)
-    metainfo = dict(path=path)
-    if texture_path is not None:
-        metainfo['texture_path'] = texture_path
-    return make_mesh(path, metainfo, vertices=vertices, faces=faces,
-                     face_uvs=face_uvs, texture=texture,
+    return make_mesh(path, dict(path=path), texture_path, vertices=vertices,
+                     faces=faces, face_uvs=face_uvs, texture=texture,
                      vertex_colors=vertex_colors)
 
 

@@ -20,11 +20,10 @@ import re
 import numpy as np
 
 from mmfer4d.structures import Mesh
-from ._lines import TextLines, normalise
-from ._mesh import make_mesh
+from ._lines import TextLines, read_lines
+from ._mesh import colors_to_uint8, make_mesh
 from ._polygons import fan
-from ._source import as_path, read_bytes
-from .errors import MeshReadError
+from ._source import as_path
 from .limits import get_read_limits
 
 _HEADER = re.compile(r'(ST)?(C)?(N)?(4)?(n)?OFF')
@@ -47,13 +46,7 @@ def read_off(path) -> Mesh:
             counts say, or a line is malformed (with its line).
     """
     path = as_path(path)
-    raw = read_bytes(path, 'OFF file')
-    if not raw.strip():
-        raise MeshReadError(path, 'empty file')
-    if b'\x00' in raw:
-        raise MeshReadError(path, 'binary data (a NUL byte) in an OFF file',
-                            offset=raw.index(b'\x00'))
-    lines = TextLines(path, normalise(raw))
+    lines = read_lines(path, 'OFF')
     rows = np.flatnonzero(lines.line_ntok > 0)
     head = lines.token(lines.line_tok0[rows[0]])
     match = _HEADER.fullmatch(head)
@@ -111,10 +104,8 @@ def read_off(path) -> Mesh:
     vertex_colors = None
     if color:
         start = 3 + 3 * bool(normal)
-        rgb = values[offsets[:, None] + start + np.arange(3)]
-        scale = 255.0 if np.nanmax(rgb) <= 1 else 1.0
-        vertex_colors = np.round(np.clip(np.nan_to_num(rgb) * scale, 0,
-                                         255)).astype(np.uint8)
+        vertex_colors = colors_to_uint8(
+            values[offsets[:, None] + start + np.arange(3)])
     faces = _faces(lines, f_rows, num_v)
     return make_mesh(path, dict(path=path), vertices=vertices, faces=faces,
                      vertex_colors=vertex_colors)

@@ -29,7 +29,7 @@ import numpy as np
 from mmfer4d.structures import Mesh
 from ._image import load_texture as _load_texture
 from ._lines import TextLines, normalise
-from ._mesh import make_mesh
+from ._mesh import colors_to_uint8, make_mesh
 from ._polygons import fan
 from ._source import as_path, read_bytes
 from .errors import MeshReadError
@@ -293,10 +293,10 @@ def _binary_records(path, raw, offset, element, order):
                     columns[name].append(value)
                     continue
                 (n, ) = struct.unpack_from(order + _code(list_type), raw,
-                                               offset)
+                                           offset)
                 offset += np.dtype(list_type).itemsize
                 values = struct.unpack_from(f'{order}{n}{_code(item)}', raw,
-                                             offset)
+                                            offset)
             except struct.error:
                 raise MeshReadError(
                     path, f'element {element.name}: truncated (a count that'
@@ -348,10 +348,8 @@ def _mesh(path: str, data: Dict, comments: List[str], load_texture: bool):
             face_uvs = uv.reshape(-1, 2)[corners]
     vertex_colors = None
     if all(c in vertex for c in ('red', 'green', 'blue')):
-        rgb = np.stack([vertex['red'], vertex['green'], vertex['blue']], 1)
-        scale = 255.0 if np.nanmax(rgb) <= 1 else 1.0
-        vertex_colors = np.round(np.clip(np.nan_to_num(rgb) * scale, 0,
-                                         255)).astype(np.uint8)
+        vertex_colors = colors_to_uint8(np.stack(
+            [vertex['red'], vertex['green'], vertex['blue']], 1))
     names = [c.split(None, 1)[1] for c in comments
              if c.startswith('TextureFile') and len(c.split(None, 1)) > 1]
     texture, texture_path = None, None
@@ -359,9 +357,6 @@ def _mesh(path: str, data: Dict, comments: List[str], load_texture: bool):
         texture, texture_path = _load_texture(
             path, [osp.join(osp.dirname(path), names[0].strip())],
             load_texture)
-    metainfo = dict(path=path)
-    if texture_path is not None:
-        metainfo['texture_path'] = texture_path
-    return make_mesh(path, metainfo, vertices=vertices, faces=faces,
-                     face_uvs=face_uvs, texture=texture,
+    return make_mesh(path, dict(path=path), texture_path, vertices=vertices,
+                     faces=faces, face_uvs=face_uvs, texture=texture,
                      vertex_colors=vertex_colors)

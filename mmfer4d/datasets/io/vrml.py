@@ -140,17 +140,15 @@ def read_vrml(path, load_texture: bool = True) -> Mesh:
         urls, face_uvs = (), None
     texture, texture_path = _load_texture(path, _candidates(path, urls),
                                           load_texture)
-    metainfo = dict(path=path, num_shapes=len(scene.parts))
-    if texture_path is not None:
-        metainfo['texture_path'] = texture_path
     return make_mesh(
         path,
+        dict(path=path, num_shapes=len(scene.parts)),
+        texture_path,
         vertices=vertices,
         faces=faces,
         face_uvs=face_uvs,
         texture=texture,
-        vertex_colors=vertex_colors,
-        metainfo=metainfo)
+        vertex_colors=vertex_colors)
 
 
 def _face_sets(scene: Scene) -> List[dict]:

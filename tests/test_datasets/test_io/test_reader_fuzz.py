@@ -82,7 +82,8 @@ _GRID[2] = 10 + _GRID[0]
 _GRID[3], _GRID[4] = _GRID[0] / 2, _GRID[1] / 2
 BNT = struct.pack('<HHdH', 3, 3, -1e9, 8) + b'scan.png' + struct.pack(
     '<I', 45) + _GRID.astype('<f8').tobytes()
-BND = b'12\t\t-40.5\t\t30.25\t\t80\n13\t\t-20\t\t31\t\t85.5\n14\t\t0\t\t0\t\t99\n'
+BND = (b'12\t\t-40.5\t\t30.25\t\t80\n13\t\t-20\t\t31\t\t85.5\n'
+       b'14\t\t0\t\t0\t\t99\n')
 LM3 = (b'# LM3 file\n\n3 landmarks:\nOuter left eyebrow\n-56.4 45.5 -46.4\n'
        b'Nose tip\n0 0 10.5\nChin middle\n0 -60 -20\n')
 LM2 = b'# LM2 file\n\n2 landmarks:\nNose tip\n320 240\nChin middle\n321 400\n'
