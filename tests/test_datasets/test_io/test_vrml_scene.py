@@ -485,3 +485,15 @@ def test_error_line_in_nested_layout(tmp_path):
     text = BU3DFE_NESTED.replace('12 -8 29', '12 -8 nan')
     with pytest.raises(MeshReadError, match=r'non-finite .* \(line 23\)'):
         read_vrml(_write(tmp_path, text))
+
+
+def test_corrupt_and_truncated_gzip(tmp_path):
+    packed = bytearray(gzip.compress(BU3DFE_NESTED.encode()))
+    path = tmp_path / 'a.wrl.gz'
+    path.write_bytes(bytes(packed[:len(packed) // 2]))
+    with pytest.raises(MeshReadError, match='truncated gzip'):
+        read_vrml(path)
+    packed[40] ^= 0xFF
+    path.write_bytes(bytes(packed))
+    with pytest.raises(MeshReadError, match='corrupt gzip'):
+        read_vrml(path)
