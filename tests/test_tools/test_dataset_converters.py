@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -137,6 +138,11 @@ def test_export_read_round_trip_3d(tmp_path, face_model):
     assert sorted(map(key, files.data_list)) == sorted(
         map(key, synth.data_list))
     info = [d for d in files.data_list if d['expression'] == 'happiness'][0]
+    # The scanners' nested layout, not a bare top-level Shape.
+    text = open(info['mesh_path']).read()
+    assert re.search(r'^DEF \w+ Transform \{\s*children \[\s*Shape \{',
+                     text, re.M), text[:300]
+    assert 'Viewpoint' in text.split('IndexedFaceSet')[1]
     mesh = load_mesh(info['mesh_path'], info.get('landmark_path'))
     ref = synthesize([
         d for d in synth.data_list if d['expression'] == 'happiness'

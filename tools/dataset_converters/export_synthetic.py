@@ -10,6 +10,11 @@ data::
     SyntheticFER4D -> OUT/F001/Angry/000.wrl          (+ 000.bmp)
                       BND_ROOT/F001/Angry/000.bnd     (83 landmarks)
 
+Each ``.wrl`` is written in the scanners' layout (``DEF <stem> Transform {
+children [ Shape { ... IndexedFaceSet ... } ] }`` then ``Viewpoint`` nodes,
+see :func:`mmfer4d.datasets.io.write_vrml`), so the file-based pipelines
+read the same nesting as on the real data sets.
+
 The race code of BU-3DFE names is always ``WH``: the synthetic identities
 have no ethnicity label, the code is a placeholder the file grammar needs.
 

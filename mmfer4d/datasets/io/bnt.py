@@ -19,12 +19,14 @@ points have ``z == zmin``.
 import os
 import os.path as osp
 import struct
-import warnings
 from typing import Optional
 
 import numpy as np
 
 from mmfer4d.structures import Mesh
+from ._image import load_texture as _load_texture
+from ._mesh import make_mesh
+from ._source import as_path, read_bytes
 from .errors import MeshReadError
 
 
@@ -75,17 +77,15 @@ def read_bnt(path, load_texture: bool = True) -> Mesh:
         each vertex) and ``'texture_path'`` when the header names an image.
 
     Raises:
-        MeshReadError: If the file is missing, empty or truncated, the
-            header is implausible (zero size, undecodable name), the value
-            count ``n`` is not ``nrows * ncols * 5``, or a valid point has a
-            NaN or Inf coordinate (with its byte offset).
+        MeshReadError: If the file is missing, empty, truncated, over
+            ``ReadLimits.max_bytes``, the header is implausible (zero size,
+            undecodable name), the value count ``n`` is not ``nrows * ncols
+            * 5``, a valid point has a NaN or Inf coordinate or texture
+            coordinate (with its byte offset), or no 2 x 2 cell of valid
+            points exists (all background).
     """
-    path = os.fspath(path)
-    try:
-        with open(path, 'rb') as f:
-            raw = f.read()
-    except OSError as err:
-        raise MeshReadError(path, f'cannot open: {err.strerror}') from None
+    path = as_path(path)
+    raw = read_bytes(path, 'BNT file')
     if not raw:
         raise MeshReadError(path, 'empty file')
     if len(raw) < 14:
@@ -119,11 +119,15 @@ def read_bnt(path, load_texture: bool = True) -> Mesh:
     data = data.reshape(5, num_points).T  # (P, 5): x y z u v
     valid = data[:, 2] != zmin
     keep = np.flatnonzero(valid)
-    bad = ~np.isfinite(data[keep, :3]).all(axis=1)
+    if not keep.size:
+        raise MeshReadError(path, f'every one of the {num_points} grid '
+                            'points is background (z == zmin): no face')
+    bad = ~np.isfinite(data[keep]).all(axis=1)
     if bad.any():
         point = int(keep[np.flatnonzero(bad)[0]])
-        col = int(np.flatnonzero(~np.isfinite(data[point, :3]))[0])
-        raise MeshReadError(path, f'non-finite coordinate at grid point '
+        col = int(np.flatnonzero(~np.isfinite(data[point]))[0])
+        what = 'coordinate' if col < 3 else 'texture coordinate'
+        raise MeshReadError(path, f'non-finite {what} at grid point '
                             f'{point}', offset=pos + 8 *
                             (col * num_points + point))
 
@@ -137,31 +141,18 @@ def read_bnt(path, load_texture: bool = True) -> Mesh:
         path=path, grid_shape=(nrows, ncols), grid_index=keep)
     texture = None
     if image_name:
-        texture_path = osp.join(osp.dirname(path), image_name)
-        metainfo['texture_path'] = texture_path
-        if load_texture:
-            texture = _load_image(path, texture_path)
-    return Mesh(
+        texture, metainfo['texture_path'] = _load_texture(
+            path, [osp.join(osp.dirname(path), image_name)], load_texture)
+    if not len(faces):
+        raise MeshReadError(path, f'{len(keep)} face points but no 2 x 2 '
+                            'cell of them: no triangle')
+    return make_mesh(
+        path,
+        metainfo,
         vertices=data[keep, :3],
         faces=faces,
         face_uvs=face_uvs,
-        texture=texture,
-        metainfo=metainfo)
-
-
-def _load_image(path: str, image_path: str) -> Optional[np.ndarray]:
-    if not osp.isfile(image_path):
-        warnings.warn(f'{path}: texture file {image_path!r} not found; '
-                      'geometry loaded without texture')
-        return None
-    try:
-        from PIL import Image
-        with Image.open(image_path) as img:
-            return np.asarray(img.convert('RGB'), dtype=np.uint8).copy()
-    except Exception as err:  # noqa: BLE001 (any decoder failure)
-        warnings.warn(f'{path}: texture file {image_path!r} could not be '
-                      f'read ({err}); geometry loaded without texture')
-        return None
+        texture=texture)
 
 
 def write_bnt(path,

@@ -24,23 +24,15 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._source import as_path, read_text
 from .errors import MeshReadError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _COUNT = re.compile(r'^\s*(\d+)\s+landmarks?\s*:?\s*$', re.IGNORECASE)
 
 
 def _read_lines(path: str) -> List[str]:
-    try:
-        with open(path, 'rb') as f:
-            raw = f.read()
-    except OSError as err:
-        raise MeshReadError(path, f'cannot open: {err.strerror}') from None
-    if not raw.strip():
-        raise MeshReadError(path, 'empty file')
-    if b'\x00' in raw:
-        raise MeshReadError(path, 'binary data in a text landmark file',
-                            offset=raw.index(b'\x00'))
-    return raw.decode('utf-8', errors='replace').splitlines()
+    return read_text(path, 'landmark file').splitlines()
 
 
 def _floats(path: str, tokens: Sequence[str], line: int) -> np.ndarray:
@@ -51,6 +43,9 @@ def _floats(path: str, tokens: Sequence[str], line: int) -> np.ndarray:
                             line=line) from None
     if not np.isfinite(values).all():
         raise MeshReadError(path, 'non-finite landmark coordinate', line=line)
+    if (np.abs(values) > _FLOAT32_MAX).any():
+        raise MeshReadError(path, 'landmark coordinate overflows float32',
+                            line=line)
     return values
 
 
@@ -67,10 +62,11 @@ def read_bnd(path, num_landmarks: Optional[int] = 83) -> np.ndarray:
 
     Raises:
         MeshReadError: If the file is missing, empty or binary, a line does
-            not hold ``index x y z`` (or ``x y z``), a value is NaN or Inf,
+            not hold ``index x y z`` (or ``x y z``), a value is NaN, Inf or
+            beyond float32,
             or the count differs from ``num_landmarks``.
     """
-    path = os.fspath(path)
+    path = as_path(path)
     rows = []
     for i, line in enumerate(_read_lines(path), 1):
         tokens = line.replace(',', ' ').split()
@@ -106,7 +102,7 @@ def write_bnd(path, landmarks: np.ndarray,
 
 
 def _read_lm(path, dim: int) -> Tuple[np.ndarray, List[str]]:
-    path = os.fspath(path)
+    path = as_path(path)
     lines = _read_lines(path)
     count_at = None
     for i, line in enumerate(lines):
@@ -116,9 +112,11 @@ def _read_lm(path, dim: int) -> Tuple[np.ndarray, List[str]]:
             break
     if count_at is None:
         raise MeshReadError(path, 'no "N landmarks:" line')
+    # Comment lines may follow the count line too (menpo's LM3 importer
+    # drops every line holding a '#').
     body = [(i + 1, line.strip())
             for i, line in enumerate(lines[count_at + 1:], count_at + 1)
-            if line.strip()]
+            if line.strip() and not line.lstrip().startswith('#')]
     if len(body) % 2:
         raise MeshReadError(
             path, 'odd number of lines after the count line: every '

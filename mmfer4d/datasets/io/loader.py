@@ -1,26 +1,31 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """One entry point that reads any supported face scan by its extension."""
-import os
+import contextlib
 import os.path as osp
 from typing import Optional
 
 import numpy as np
 
 from mmfer4d.structures import Mesh
+from ._source import as_path
 from .bnt import read_bnt
 from .errors import MeshReadError
 from .landmarks import read_bnd, read_lm2, read_lm3
+from .obj import read_obj
+from .off import read_off
+from .ply import read_ply
 from .trimesh_io import TRIMESH_EXTENSIONS, read_trimesh
 from .vrml import read_vrml
 
-#: Mesh extensions :func:`load_mesh` understands.
-MESH_EXTENSIONS = ('.wrl', '.vrml', '.wrz', '.bnt') + TRIMESH_EXTENSIONS
+#: Mesh extensions :func:`load_mesh` understands (each also ``+ '.gz'``).
+MESH_EXTENSIONS = ('.wrl', '.vrml', '.wrz', '.bnt', '.obj', '.ply',
+                   '.off') + TRIMESH_EXTENSIONS
 
 
 def _extension(path: str) -> str:
     name = path.lower()
-    if name.endswith('.wrl.gz'):
-        return '.wrl'
+    if name.endswith('.gz'):
+        name = name[:-3]
     return osp.splitext(name)[1]
 
 
@@ -35,7 +40,13 @@ def load_landmarks(path, mesh: Mesh) -> Mesh:
         MeshReadError: If the landmark file cannot be read or its extension
             is unknown.
     """
-    path = os.fspath(path)
+    path = as_path(path)
+    with reader_guard(path):
+        _attach_landmarks(path, mesh)
+    return mesh
+
+
+def _attach_landmarks(path: str, mesh: Mesh):
     ext = _extension(path)
     if ext == '.bnd':
         mesh.landmarks = read_bnd(path, num_landmarks=None)
@@ -53,7 +64,27 @@ def load_landmarks(path, mesh: Mesh) -> Mesh:
     mesh.metainfo['landmark_path'] = path
     if mesh.landmarks is not None:
         mesh.landmarks = np.ascontiguousarray(mesh.landmarks, np.float32)
-    return mesh
+
+
+@contextlib.contextmanager
+def reader_guard(path: str):
+    """Turn any other exception of a reader into a :class:`MeshReadError`.
+
+    The readers raise :class:`MeshReadError` themselves for every problem
+    they know; this net keeps the promise that nothing else comes out of
+    :func:`load_mesh` (the reader fuzz suite fails on its message, so a
+    case that reaches it is a reader bug to fix).
+    """
+    try:
+        yield
+    except MeshReadError:
+        raise
+    except MemoryError:
+        raise MeshReadError(path, 'out of memory while reading (lower '
+                            'ReadLimits to fail earlier)') from None
+    except Exception as err:  # noqa: BLE001 (the promise above)
+        raise MeshReadError(path, f'unexpected reader error: '
+                            f'{type(err).__name__}: {str(err)[:200]}') from err
 
 
 def load_mesh(path,
@@ -62,11 +93,12 @@ def load_mesh(path,
     """Read a face scan, dispatching on the file extension.
 
     ``.wrl`` / ``.vrml`` / ``.wrz`` / ``.wrl.gz``: :func:`read_vrml`;
-    ``.bnt``: :func:`read_bnt`; ``.obj .ply .off .stl .glb .gltf``:
-    :func:`read_trimesh`.
+    ``.bnt``: :func:`read_bnt`; ``.obj``: :func:`read_obj`; ``.ply``:
+    :func:`read_ply`; ``.off``: :func:`read_off`; ``.stl .glb .gltf``:
+    :func:`read_trimesh`. Text formats may be gzipped (``.obj.gz``...).
 
     Args:
-        path (str | os.PathLike): The mesh file.
+        path (str | bytes | os.PathLike): The mesh file.
         landmark_path (str, optional): A ``.bnd``, ``.lm3`` or ``.lm2`` file
             whose landmarks are attached (see :func:`load_landmarks`).
             Defaults to None.
@@ -76,20 +108,33 @@ def load_mesh(path,
         Mesh: The scan, ``metainfo['path']`` set.
 
     Raises:
-        MeshReadError: If the extension is unsupported or a reader fails.
+        MeshReadError: If the extension is unsupported or a reader fails;
+            no other exception comes out of a reader for any file content.
     """
-    path = os.fspath(path)
+    path = as_path(path)
+    with reader_guard(path):
+        mesh = _load_mesh(path, load_texture)
+    if landmark_path is not None:
+        load_landmarks(landmark_path, mesh)
+    return mesh
+
+
+def _load_mesh(path: str, load_texture: bool) -> Mesh:
     ext = _extension(path)
     if ext in ('.wrl', '.vrml', '.wrz'):
         mesh = read_vrml(path, load_texture=load_texture)
     elif ext == '.bnt':
         mesh = read_bnt(path, load_texture=load_texture)
+    elif ext == '.obj':
+        mesh = read_obj(path, load_texture=load_texture)
+    elif ext == '.ply':
+        mesh = read_ply(path, load_texture=load_texture)
+    elif ext == '.off':
+        mesh = read_off(path)
     elif ext in TRIMESH_EXTENSIONS:
         mesh = read_trimesh(path, load_texture=load_texture)
     else:
         raise MeshReadError(
             path, f'unsupported mesh extension {ext!r} (expected one of '
             f'{", ".join(MESH_EXTENSIONS)})')
-    if landmark_path is not None:
-        load_landmarks(landmark_path, mesh)
     return mesh

@@ -1,4 +1,8 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+"""``.bnt`` fixtures packed with ``struct`` from the layout that Savran's
+``read_bntfile.m`` (the Bosphorus reader) documents: uint16 nrows, uint16
+ncols, float64 zmin, uint16 len, char imfile[len], uint32 n, then n float64
+in column-major (n / 5, 5) order, columns x y z u v."""
 import struct
 import warnings
 
@@ -23,10 +27,19 @@ def _grid(rows=4, cols=5):
     return grid
 
 
+def _pack(grid, name=b''):
+    """The layout above, typed here independently of ``write_bnt``."""
+    rows, cols, _ = grid.shape
+    columns = grid.reshape(rows * cols, 5).T  # x..., y..., z..., u..., v...
+    return (struct.pack('<HHdH', rows, cols, ZMIN, len(name)) + name +
+            struct.pack('<I', rows * cols * 5) +
+            struct.pack(f'<{columns.size}d', *columns.ravel()))
+
+
 def test_reads_grid_with_background(tmp_path):
     grid = _grid()
     path = tmp_path / 'bs000_E_HAPPY_0.bnt'
-    write_bnt(path, grid, zmin=ZMIN, image_name='bs000_E_HAPPY_0.png')
+    path.write_bytes(_pack(grid, b'bs000_E_HAPPY_0.png'))
     with pytest.warns(UserWarning, match='bs000_E_HAPPY_0.png'):
         mesh = read_bnt(path)
     # 20 points - 2 background; 3 x 4 = 12 cells - 5 touching background.
@@ -55,7 +68,7 @@ def test_texture_loaded_when_present(tmp_path):
     image = np.random.default_rng(0).integers(0, 256, (4, 6, 3), np.uint8)
     Image.fromarray(image).save(tmp_path / 'tex.png')
     path = tmp_path / 'a.bnt'
-    write_bnt(path, _grid(), zmin=ZMIN, image_name='tex.png')
+    path.write_bytes(_pack(_grid(), b'tex.png'))
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         mesh = read_bnt(path)
@@ -121,5 +134,29 @@ def test_nan_in_background_is_ignored(tmp_path):
     grid = _grid()
     grid[1, 2, 0] = np.nan  # x of a background point
     path = tmp_path / 'a.bnt'
-    write_bnt(path, grid, zmin=ZMIN)
+    path.write_bytes(_pack(grid))
     assert read_bnt(path).num_vertices == 18
+
+
+@pytest.mark.parametrize('edit,reason', [
+    (lambda g: g[..., 2].fill(ZMIN), 'every one of the 20 grid points is '
+     'background'),
+    (lambda g: g[::2, ::2, 2].fill(ZMIN) or g[1::2, 1::2, 2].fill(ZMIN),
+     'no 2 x 2 cell'),
+    (lambda g: g[0, 0].__setitem__(3, np.nan), 'non-finite texture'),
+    (lambda g: g[0, 0].__setitem__(0, 1e300), 'overflows float32'),
+])
+def test_empty_or_bad_geometry(tmp_path, edit, reason):
+    grid = _grid()
+    edit(grid)
+    path = tmp_path / 'a.bnt'
+    path.write_bytes(_pack(grid))
+    with pytest.raises(MeshReadError, match=reason):
+        read_bnt(path)
+
+
+def test_writer_matches_the_layout(tmp_path):
+    grid = _grid()
+    path = tmp_path / 'a.bnt'
+    write_bnt(path, grid, zmin=ZMIN, image_name='x.png')
+    assert path.read_bytes() == _pack(grid, b'x.png')

@@ -1,4 +1,8 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+"""Landmark fixtures typed by hand: BU-3DFE ``.bnd`` (vertex index then
+``x y z``, tab separated), Bosphorus ``.lm3`` / ``.lm2`` (comment lines, an
+``N landmarks:`` line, then label and coordinate lines, as menpo's LM3
+importer describes them). The writers are tested against the same text."""
 import numpy as np
 import pytest
 
@@ -44,6 +48,7 @@ def test_bnd_round_trip_and_count(tmp_path):
     ('1 2 nan 4\n', 'non-finite'),
     ('1 2 3 inf\n', 'non-finite'),
     (b'\x00\x01\x02garbage', 'binary'),
+    ('1 2 1e300 4\n', 'overflows float32'),
 ])
 def test_bnd_broken(tmp_path, content, reason):
     path = tmp_path / 'bad.bnd'
@@ -72,26 +77,57 @@ def test_lm3_without_info_block(tmp_path):
                           [0, 0, 10.5]], np.float32))
 
 
-def test_lm3_with_info_block_round_trip(tmp_path):
+LM3_INFO = """# LANDMARKS 3D
+#
+# File: bs000_E_HAPPY_0
+Subject: bs000
+22 landmarks:
+Outer left eyebrow
+-56.4556 45.5381 -46.4014
+# a comment line between landmarks
+Middle left eyebrow
+-35 50.25 -30
+
+Nose tip
+0 0 10.5
+"""
+
+
+def test_lm3_info_block_and_comment_lines(tmp_path):
+    path = tmp_path / 'a.lm3'
+    path.write_text(LM3_INFO.replace('22 landmarks', '3 landmarks'))
+    points, names = read_lm3(path)
+    assert names == NAMES
+    np.testing.assert_array_equal(points[2], np.float32([0, 0, 10.5]))
+    path.write_text(LM3_INFO)  # a scan missing 19 of the 22 points
+    with pytest.raises(MeshReadError, match='declares 22 landmarks but '
+                       'holds 3'):
+        read_lm3(path)
+
+
+def test_lm3_writer_output_reads_back(tmp_path):
     points = _points(3, seed=2)
     path = tmp_path / 'a.lm3'
-    write_lm3(path, points, NAMES,
-              info=['#', '# File: bs000_E_HAPPY_0', 'Subject: bs000'])
-    assert 'Subject: bs000' in path.read_text()
+    write_lm3(path, points, NAMES, info=['# File: x', 'Subject: bs000'])
+    assert path.read_text().splitlines()[:4] == [
+        '# Landmark 3D file (lm3)', '# File: x', 'Subject: bs000', '']
     back, names = read_lm3(path)
     np.testing.assert_array_equal(back, points)
     assert names == NAMES
 
 
 def test_lm2(tmp_path):
-    points = _points(3, dim=2, seed=3)
     path = tmp_path / 'a.lm2'
-    write_lm2(path, points, NAMES)
+    path.write_text('# LANDMARKS 2D\n\n2 landmarks:\nNose tip\n320.5 '
+                    '240\nChin middle\n321 400.25\n')
     back, names = read_lm2(path)
-    assert back.shape == (3, 2)
-    np.testing.assert_array_equal(back, points)
+    np.testing.assert_array_equal(back, np.float32([[320.5, 240],
+                                                    [321, 400.25]]))
+    assert names == ['Nose tip', 'Chin middle']
     with pytest.raises(MeshReadError, match='expected 3 coordinates'):
         read_lm3(path)
+    write_lm2(path, back, names)
+    np.testing.assert_array_equal(read_lm2(path)[0], back)
 
 
 @pytest.mark.parametrize('content,reason', [

@@ -1,8 +1,11 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+import struct
+
 import numpy as np
 import pytest
 
-from mmfer4d.datasets.io import MeshReadError, read_trimesh, write_trimesh
+from mmfer4d.datasets.io import (MeshReadError, load_mesh, read_trimesh,
+                                 write_trimesh)
 from mmfer4d.structures import Mesh
 
 
@@ -10,48 +13,56 @@ def _mesh():
     vertices = np.array([[0, 0, 0], [10, 0, 0], [10, 10, 0], [0, 10, 5.5]],
                         np.float32)
     faces = np.array([[0, 1, 2], [0, 2, 3]], np.int32)
-    colors = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]],
-                      np.uint8)
-    return Mesh(vertices, faces, vertex_colors=colors)
+    return Mesh(vertices, faces)
 
 
-@pytest.mark.parametrize('ext', ['obj', 'ply', 'off'])
-def test_round_trip(tmp_path, ext):
-    mesh = _mesh()
+@pytest.mark.parametrize('ext', ['stl', 'glb'])
+def test_files_written_by_trimesh(tmp_path, ext):
     path = tmp_path / f'a.{ext}'
-    write_trimesh(path, mesh)
-    back = read_trimesh(path)
-    assert back.num_vertices == 4 and back.num_faces == 2
-    np.testing.assert_allclose(back.vertices, mesh.vertices, atol=1e-5)
-    np.testing.assert_array_equal(back.faces, mesh.faces)
-    assert back.path == str(path)
-    if ext == 'ply':
-        np.testing.assert_array_equal(back.vertex_colors, mesh.vertex_colors)
+    write_trimesh(path, _mesh())
+    back = load_mesh(path)
+    assert back.num_faces == 2 and back.path == str(path)
+    # STL stores triangle soup: compare the triangles' corners.
+    np.testing.assert_allclose(back.vertices[back.faces],
+                               _mesh().vertices[_mesh().faces], atol=1e-5)
 
 
-def test_obj_with_quads_is_triangulated(tmp_path):
-    path = tmp_path / 'q.obj'
-    path.write_text('v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3 4\n')
+def _binary_stl(count, triangles):
+    body = b''.join(struct.pack('<12fH', *([0, 0, 1] + t), 0)
+                    for t in triangles)
+    return b'\0' * 80 + struct.pack('<I', count) + body
+
+
+TRI = [0, 0, 0, 1, 0, 0, 0, 1, 0]
+
+
+def test_binary_stl_typed_from_the_layout(tmp_path):
+    path = tmp_path / 'a.stl'
+    path.write_bytes(_binary_stl(2, [TRI, [5, 5, 5, 6, 5, 5, 5, 6, 5]]))
     mesh = read_trimesh(path)
     assert mesh.num_faces == 2
-    assert set(mesh.faces.ravel()) == {0, 1, 2, 3}
+    np.testing.assert_allclose(mesh.vertices[mesh.faces[1]],
+                               [[5, 5, 5], [6, 5, 5], [5, 6, 5]])
 
 
-@pytest.mark.parametrize('name,content', [
-    ('empty.obj', b''),
-    ('garbage.ply', b'\x00\x01\x02\x03' * 64),
-    ('nofaces.obj', b'v 0 0 0\nv 1 0 0\n'),
-    ('nan.off', b'OFF\n3 1 0\n0 0 0\nnan 0 0\n0 1 0\n3 0 1 2\n'),
-    ('range.off', b'OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n'),
+@pytest.mark.parametrize('content,reason', [
+    (_binary_stl(3, [TRI, TRI]), 'declares 3 triangles'),
+    (_binary_stl(1, [TRI])[:-20], 'declares 1 triangles'),
+    (b'\0' * 40, 'truncated binary STL'),
+    (b'', 'empty file'),
 ])
-def test_broken_files_raise_with_path(tmp_path, name, content):
-    path = tmp_path / name
+def test_broken_stl(tmp_path, content, reason):
+    path = tmp_path / 'a.stl'
     path.write_bytes(content)
-    with pytest.raises(MeshReadError) as info:
+    with pytest.raises(MeshReadError, match=reason) as info:
         read_trimesh(path)
-    assert str(path) in str(info.value)
+    assert info.value.path == str(path)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(MeshReadError, match='nope.obj'):
-        read_trimesh(tmp_path / 'nope.obj')
+def test_garbage_glb_and_missing_file(tmp_path):
+    path = tmp_path / 'a.glb'
+    path.write_bytes(b'glTF' + bytes(range(256)) * 4)
+    with pytest.raises(MeshReadError, match='a.glb'):
+        read_trimesh(path)
+    with pytest.raises(MeshReadError, match='nope.stl'):
+        read_trimesh(tmp_path / 'nope.stl')

@@ -1,4 +1,7 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+"""The flat layout (a top-level Shape), typed by hand, broken files, and
+the writer's round trip (which only shows writer and reader agree; the
+format tests are in test_vrml_scene.py)."""
 import gzip
 import warnings
 
@@ -134,6 +137,8 @@ def test_round_trip_with_texture(tmp_path):
     write_vrml(path, mesh)
     assert (tmp_path / 'scan.bmp').is_file()
     assert '"scan.bmp"' in path.read_text()
+    assert 'DEF scan Transform {\n  children [\n    Shape {' in \
+        path.read_text()  # the scanners' layout
     back = read_vrml(path)
     np.testing.assert_array_equal(back.vertices, vertices)
     np.testing.assert_array_equal(back.faces, faces)
