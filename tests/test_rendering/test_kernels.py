@@ -61,3 +61,12 @@ def test_dataloader_workers_do_not_compile():
     assert (rows[:, 0] == 0).all()  # no compile event
     assert (rows[:, 1] == 0).all()  # no cache miss
     assert (rows[:, 2] == 1).all()  # one signature
+
+
+def test_entry_kernel_pins_its_callees_sources():
+    # numba keys render_kernel's cache on entry.py only; a changed pass in
+    # another file must change entry.py (its pinned digest) or a cached,
+    # stale render_kernel would keep running (numba issue #1833).
+    from mmfer4d.rendering import kernels
+    assert kernels.CALLEE_SOURCE_DIGEST == kernels.callee_source_digest(), (
+        'update CALLEE_SOURCE_DIGEST in mmfer4d/rendering/kernels/entry.py')
