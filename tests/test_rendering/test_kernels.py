@@ -8,7 +8,9 @@ from mmfer4d.structures.mesh import Mesh
 
 
 def _tiny_mesh():
-    return Mesh(vertices=np.array([[0, 0, 0], [9, 0, 0], [0, 9, 0]]),
+    # One triangle, large enough (about 11 % of the default 95 mm frame)
+    # not to be a blank render.
+    return Mesh(vertices=np.array([[0, 0, 0], [90, 0, 0], [0, 90, 0]]),
                 faces=np.array([[0, 1, 2]]))
 
 

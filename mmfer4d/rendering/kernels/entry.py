@@ -21,7 +21,7 @@ from .rasterize import project_view, rasterize_view
 from .shade import shade_view
 
 #: Digest of :data:`CALLEE_FILES`; update it when one of them changes.
-CALLEE_SOURCE_DIGEST = '2e0ee190dc3f5ad6'
+CALLEE_SOURCE_DIGEST = 'bd4b6b3ed828acbb'
 #: The files whose jitted functions :func:`render_kernel` calls.
 CALLEE_FILES = ('common.py', 'rasterize.py', 'shade.py')
 
@@ -47,7 +47,8 @@ if callee_source_digest() != CALLEE_SOURCE_DIGEST:
 @njit(**_JIT)
 def render_kernel(vertices, faces, face_uvs, texture, vertex_colors,
                   rotations, params, channels, normals, xy, qs, cam_normals,
-                  uv_tex, face_sign, zbuf, tview, bary, tids, depth_mm, out):
+                  uv_tex, face_sign, zbuf, tview, bary, tids, depth_mm, out,
+                  counts):
     """All passes for all views; the one entry point called from Python.
 
     Args:
@@ -72,6 +73,8 @@ def render_kernel(vertices, faces, face_uvs, texture, vertex_colors,
         depth_mm (np.ndarray): ``(V, H, W)`` float32, written; or ``(0, H,
             W)`` when not wanted.
         out (np.ndarray): ``(V, H, W, C)`` uint8, zero-filled by the caller.
+        counts (np.ndarray): ``(V,)`` int64, written: foreground pixels of
+            each view.
     """
     height = out.shape[1]
     width = out.shape[2]
@@ -92,9 +95,9 @@ def render_kernel(vertices, faces, face_uvs, texture, vertex_colors,
                                          tview, bary, face_sign)
         tv = tids[v].reshape(npix) if tids.shape[0] > 0 else no_tids
         dv = depth_mm[v].reshape(npix) if depth_mm.shape[0] > 0 else no_depth
-        shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
-                   vertex_colors, params, channels, zbuf, q_lo, key_scale,
-                   tview, bary, tv, dv, out[v])
+        counts[v] = shade_view(faces, qs, cam_normals, face_sign, uv_tex,
+                               texture, vertex_colors, params, channels, zbuf,
+                               q_lo, key_scale, tview, bary, tv, dv, out[v])
 
 
 KERNELS = (vertex_normals, texel_coordinates, project_view, rasterize_view,

@@ -110,6 +110,9 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
             ``(0,)`` when not wanted.
         out (np.ndarray): ``(H, W, C)`` uint8, zero-filled by the caller;
             foreground pixels written.
+
+    Returns:
+        int: The number of foreground pixels.
     """
     f0 = np.float32(0.0)
     f1 = np.float32(1.0)
@@ -131,7 +134,8 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
     c_shading = channels[C_SHADING]
     c_mask = channels[C_MASK]
     need_normal = c_normal >= 0 or c_shading >= 0
-    has_texture = uv_tex.shape[0] > 0 and texture.shape[0] > 0
+    has_texture = (uv_tex.shape[0] > 0 and texture.shape[0] > 0
+                   and texture.shape[1] > 0)
     has_vcol = vertex_colors.shape[0] > 0
     tex_rgb = c_rgb >= 0 and has_texture
     vcol_rgb = c_rgb >= 0 and not has_texture and has_vcol
@@ -192,6 +196,7 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
     texels = np.empty((4, _SHADE_CHUNK), np.uint32)
     sf = np.empty((_NUM_S, _SHADE_CHUNK), np.float32)
     sb = np.empty((_NUM_T, _SHADE_CHUNK), np.uint8)
+    count = 0
     p = 0
     while p < npix:
         # Next chunk of foreground pixels, with their triangles, depth keys
@@ -211,6 +216,7 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
             sf[_S_B1, n] = bary[np.uint64(2 * p + 1)]
             n += 1 if t >= 0 else 0
             p += 1
+        count += n
         if need_depth:
             for m in range(n):
                 q = q_lo + keys[m] / key_scale
@@ -281,8 +287,13 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
                     min(f255 * (ambient + diffuse * lam) + half, f255))
         if tex_rgb:
             for m in range(n):
-                fx = min(max(sf[_S_FX, m], f0), tex_x_max)
-                fy = min(max(sf[_S_FY, m], f0), tex_y_max)
+                # Clamped into the texture; NaN fails both tests and
+                # becomes 0 (numba's min / max would pass it through, and
+                # a NaN texel index reads outside the texture).
+                fx = sf[_S_FX, m]
+                fy = sf[_S_FY, m]
+                fx = min(fx if fx > f0 else f0, tex_x_max)
+                fy = min(fy if fy > f0 else f0, tex_y_max)
                 tx = min(np.int64(fx), tex_x_last)
                 ty = min(np.int64(fy), tex_y_last)
                 ax = fx - np.float32(tx)
@@ -361,3 +372,4 @@ def shade_view(faces, qs, cam_normals, face_sign, uv_tex, texture,
                 oflat[k] = sb[_T_R, m]
                 oflat[k + np.uint64(1)] = sb[_T_G, m]
                 oflat[k + np.uint64(2)] = sb[_T_B, m]
+    return count
