@@ -8,6 +8,8 @@ builds that backend, or when :func:`kernel_cache_stats` /
 visualisation can use :data:`MODALITY_CHANNELS` on a machine that never
 renders.
 """
+import importlib
+
 from .backends import (RENDER_BACKENDS, BaseRenderBackend, BatchRenderOutput,
                        RenderSettings, build_render_backend,
                        register_render_backend)
@@ -22,13 +24,13 @@ from .render_cache import RenderCache
 from .render_output import RenderOutput
 
 
+# Names whose modules import numba, loaded on first access.
+_LAZY = {'kernel_cache_stats': '.kernels', 'NumbaRenderBackend': '.backends'}
+
+
 def __getattr__(name):
-    if name == 'kernel_cache_stats':
-        from .kernels import kernel_cache_stats
-        return kernel_cache_stats
-    if name == 'NumbaRenderBackend':
-        from .backends.numba_backend import NumbaRenderBackend
-        return NumbaRenderBackend
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
