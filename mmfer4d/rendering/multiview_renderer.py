@@ -127,7 +127,8 @@ class MultiViewRenderer:
         ValueError: On an unknown view, modality or backend, a bad size
             (not an int, not positive, over the backend's limit), a render
             over ``max_memory_mb``, a bad extent, fov, centre, distance,
-            near plane, ``min_coverage`` or ``on_blank``.
+            near plane, ``min_coverage``, ``on_blank`` or
+            ``landmark_tol_mm``.
     """
 
     def __init__(self,
@@ -206,6 +207,9 @@ class MultiViewRenderer:
         self.num_blank = 0  # renders with a blank view seen (warn / ignore)
         self.project_landmarks = bool(project_landmarks)
         self.landmark_tol_mm = float(landmark_tol_mm)
+        if not 0.0 <= self.landmark_tol_mm < math.inf:
+            raise ValueError(f'landmark_tol_mm must be >= 0, got '
+                             f'{landmark_tol_mm}')
         self.settings = RenderSettings(
             modalities=self.modalities,
             depth_range_mm=self.depth_range_mm,

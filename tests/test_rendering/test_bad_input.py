@@ -132,6 +132,7 @@ def test_bad_meshes_never_crash():
     (dict(ambient=2.0), 'ambient'),
     (dict(min_coverage=1.5), 'min_coverage'),
     (dict(on_blank='skip'), 'on_blank'),
+    (dict(landmark_tol_mm=-1.0), 'landmark_tol_mm'),
 ])
 def test_bad_arguments_are_refused_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
