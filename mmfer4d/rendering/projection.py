@@ -24,6 +24,10 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 
+_NEIGHBOUR_ROWS = np.repeat([-1, 0, 1], 3)
+_NEIGHBOUR_COLS = np.tile([-1, 0, 1], 3)
+
+
 @dataclass(frozen=True)
 class Cameras:
     """V cameras around each of B meshes, as one render call uses them.
@@ -127,18 +131,16 @@ def point_visibility(xy: np.ndarray,
     with np.errstate(invalid='ignore'):
         inside = ((xy[..., 0] >= 0) & (xy[..., 0] < width) &
                   (xy[..., 1] >= 0) & (xy[..., 1] < height))
-    col = np.where(inside, np.floor(np.nan_to_num(xy[..., 0])), 0)
-    row = np.where(inside, np.floor(np.nan_to_num(xy[..., 1])), 0)
-    col, row = col.astype(np.int64), row.astype(np.int64)
-    view = np.arange(num_views)[:, None]
-    seen = np.zeros(inside.shape, bool)
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            i, j = row + di, col + dj
-            ok = (i >= 0) & (i < height) & (j >= 0) & (j < width)
-            d = depth_map[view, np.clip(i, 0, height - 1),
-                          np.clip(j, 0, width - 1)]
-            seen |= ok & (d != 0) & (d >= depth - tol_mm)
+    # The 3 x 3 neighbourhood of each point's pixel in one gather: rows
+    # and columns ``(V, L, 9)``, clipped; a clipped (outside) neighbour
+    # repeats an edge pixel of the same neighbourhood, which changes
+    # nothing.
+    pix = np.where(inside[..., None], np.floor(np.nan_to_num(xy)), 0)
+    pix = pix.astype(np.int64)
+    row = np.clip(pix[..., 1:2] + _NEIGHBOUR_ROWS, 0, height - 1)
+    col = np.clip(pix[..., 0:1] + _NEIGHBOUR_COLS, 0, width - 1)
+    d = depth_map[np.arange(num_views)[:, None, None], row, col]
+    seen = ((d != 0) & (d >= depth[..., None] - tol_mm)).any(-1)
     return inside & seen
 
 
