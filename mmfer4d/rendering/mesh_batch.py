@@ -70,6 +70,15 @@ def _kernel_array(array, dtype):
     return np.require(array, dtype, ('C', 'W'))
 
 
+def _uint8(array, name, shape, where):
+    # Colours are never cast: a float texture in [0, 1] would become black.
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8:
+        kind = getattr(array, 'dtype', type(array).__name__)
+        raise ValueError(f'{name} must be a uint8 {shape} array, got '
+                         f'{kind}{where}')
+    return _kernel_array(array, np.uint8)
+
+
 def check_mesh(mesh: Mesh, need_color: bool) -> RenderMesh:
     """Check a mesh for rendering and convert it for the backends.
 
@@ -106,12 +115,7 @@ def check_mesh(mesh: Mesh, need_color: bool) -> RenderMesh:
     face_uvs = texture = colors = None
     if need_color:
         if mesh.texture is not None and mesh.face_uvs is not None:
-            texture = mesh.texture
-            if not isinstance(texture, np.ndarray) or \
-                    texture.dtype != np.uint8:
-                kind = getattr(texture, 'dtype', type(texture).__name__)
-                raise ValueError(f'texture must be a uint8 (H, W, 3) array, '
-                                 f'got {kind}{where}')
+            texture = _uint8(mesh.texture, 'texture', '(H, W, 3)', where)
             if texture.shape[0] < 1 or texture.shape[1] < 1:
                 raise ValueError(f'texture is empty: {texture.shape}{where}')
             if not np.isfinite(mesh.face_uvs).all():
@@ -119,15 +123,9 @@ def check_mesh(mesh: Mesh, need_color: bool) -> RenderMesh:
                 raise ValueError(f'texture coordinates of {bad} faces are '
                                  f'NaN or Inf{where}')
             face_uvs = _kernel_array(mesh.face_uvs, np.float32)
-            texture = _kernel_array(texture, np.uint8)
         elif mesh.vertex_colors is not None:
-            colors = mesh.vertex_colors
-            if not isinstance(colors, np.ndarray) or \
-                    colors.dtype != np.uint8:
-                kind = getattr(colors, 'dtype', type(colors).__name__)
-                raise ValueError(f'vertex_colors must be a uint8 (N, 3) '
-                                 f'array, got {kind}{where}')
-            colors = _kernel_array(colors, np.uint8)
+            colors = _uint8(mesh.vertex_colors, 'vertex_colors', '(N, 3)',
+                            where)
     return RenderMesh(
         vertices=_kernel_array(mesh.vertices, np.float32),
         faces=_kernel_array(mesh.faces, np.int32),
