@@ -11,9 +11,19 @@ normals + texture colour), their ratio, and the full pipeline's samples per
 second with 0 and 2 DataLoader workers (``SyntheticFER3D`` test pipeline when
 available).
 
+``--save-renders FILE.npz`` stores the outputs of a set of configurations
+(textured, vertex-coloured and grey faces; orthographic and perspective;
+fixed and ``'auto'`` extent; several sizes; every modality, float depth and
+triangle ids) and ``--compare-renders FILE.npz`` checks the current code
+against them bit for bit: run the first before changing a kernel or backend,
+the second after (on the same machine: fused multiply-adds depend on the
+CPU).
+
 Usage::
 
     python benchmarks/render_throughput.py [--repeats 20] [--skip-pipeline]
+    python benchmarks/render_throughput.py --save-renders ref.npz
+    python benchmarks/render_throughput.py --compare-renders ref.npz
 """
 import argparse
 import os.path as osp
@@ -39,7 +49,8 @@ def face_mesh():
             d = np.load(path)
             v, f, uv = d['vertices'], d['faces'], d['uv']
             v = v - v[d['landmarks68'][30]]
-            return Mesh(v, f, face_uvs=uv[f], texture=texture), 'ICT face'
+            return Mesh(v, f, face_uvs=uv[f], texture=texture,
+                        landmarks=v[d['landmarks68']]), 'ICT face'
     # Fallback: a generated open surface with ~19k triangles.
     n = 99
     g = np.linspace(-70, 70, n)
@@ -52,6 +63,66 @@ def face_mesh():
     uv = (np.stack([x, y], -1).reshape(-1, 2) + 70) / 140
     return Mesh(np.stack([x, y, z], -1).reshape(-1, 3), f,
                 face_uvs=uv[f], texture=texture), 'generated surface'
+
+
+def reference_renders(mesh):
+    """``{name: array}`` renders of a set of configurations, for
+    ``--save-renders`` / ``--compare-renders``."""
+    all_mod = ('depth', 'normal', 'rgb', 'shading', 'mask')
+    rng = np.random.default_rng(1)
+    colors = rng.integers(0, 256, (mesh.num_vertices, 3), dtype=np.uint8)
+    meshes = dict(
+        texture=mesh.copy(landmarks=None),
+        vcolor=mesh.copy(landmarks=None, face_uvs=None, texture=None,
+                         vertex_colors=colors),
+        grey=mesh.copy(landmarks=None, face_uvs=None, texture=None))
+    configs = dict(
+        bench=dict(views=VIEWS, size=224, extent_mm=EXTENT_MM,
+                   modalities=('depth', 'normal', 'rgb')),
+        ortho_all=dict(views=VIEWS, size=(97, 131), extent_mm=EXTENT_MM,
+                       modalities=all_mod),
+        persp_all=dict(views=('front', (70, -20, 10), (-35, 25, -5)),
+                       size=160, ortho=False, fov=35.0, extent_mm=EXTENT_MM,
+                       modalities=all_mod),
+        auto_bbox=dict(views=('front', 'left', 'down'), size=64,
+                       extent_mm='auto', center='bbox',
+                       depth_range_mm=60.0, modalities=all_mod),
+        persp_near=dict(views=('front', (0, 0, 180)), size=96, ortho=False,
+                        fov=60.0, extent_mm=EXTENT_MM,
+                        camera_distance_mm=60.0, near_mm=5.0,
+                        modalities=('depth', 'normal', 'rgb', 'mask')),
+    )
+    out = {}
+    for cname, cfg in configs.items():
+        renderer = MultiViewRenderer(**cfg)
+        for mname, m in meshes.items():
+            if cname == 'bench' and mname != 'texture':
+                continue
+            res = renderer.render(m, return_depth=True,
+                                  return_face_index=True)
+            out[f'{cname}/{mname}/images'] = res.images
+            out[f'{cname}/{mname}/depth'] = res.depth
+            out[f'{cname}/{mname}/face_index'] = res.face_index
+    return out
+
+
+def compare_renders(path, mesh):
+    ref = dict(np.load(path))
+    new = reference_renders(mesh)
+    bad = []
+    for key in sorted(set(ref) | set(new)):
+        if key not in ref or key not in new:
+            bad.append(f'{key}: only in {"new" if key in new else "ref"}')
+        elif ref[key].shape != new[key].shape or not np.array_equal(
+                ref[key], new[key]):
+            diff = (ref[key] != new[key]).sum() if ref[key].shape == \
+                new[key].shape else 'shape'
+            bad.append(f'{key}: {diff} values differ')
+    print(f'renders vs {path}: {len(ref)} arrays, '
+          f'{"all bit-identical" if not bad else "DIFFERENT"}')
+    for line in bad:
+        print('  ' + line)
+    return not bad
 
 
 def timed(fn, repeats):
@@ -143,9 +214,21 @@ def main():
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--pipeline-samples', type=int, default=64)
     parser.add_argument('--skip-pipeline', action='store_true')
+    parser.add_argument('--skip-peer', action='store_true',
+                        help='do not time embree ray casting')
+    parser.add_argument('--save-renders', metavar='FILE.npz')
+    parser.add_argument('--compare-renders', metavar='FILE.npz')
     args = parser.parse_args()
 
     mesh, name = face_mesh()
+    if args.save_renders:
+        np.savez_compressed(args.save_renders, **reference_renders(mesh))
+        print(f'saved the reference renders of {name} to '
+              f'{args.save_renders}')
+        return
+    if args.compare_renders:
+        raise SystemExit(0 if compare_renders(args.compare_renders, mesh)
+                         else 1)
     renderer = MultiViewRenderer(
         views=VIEWS, size=args.size, modalities=('depth', 'normal', 'rgb'),
         extent_mm=EXTENT_MM)
@@ -157,13 +240,21 @@ def main():
           f'{100 * (res.face_index >= 0).mean():.0f}% of pixels')
     print(f'first call {time.perf_counter() - t0:.2f} s, numba: '
           f'{kernel_cache_stats()}')
-    ours = timed(lambda: renderer.render(mesh), args.repeats)
+    bare = mesh.copy(landmarks=None)
+    ours = timed(lambda: renderer.render(bare), args.repeats)
     print(f'numba rasteriser : {ours[0]:7.2f} ms/mesh wall, {ours[1]:7.2f} '
           f'ms/mesh CPU (median of {args.repeats}; min {ours[2]:.2f} wall, '
           f'{ours[3]:.2f} CPU)')
+    if mesh.landmarks is not None and hasattr(renderer, 'project_landmarks'):
+        lms = timed(lambda: renderer.render(mesh), args.repeats)
+        print(f'+ {len(mesh.landmarks)} landmarks    : {lms[0]:7.2f} ms/mesh '
+              f'wall, {lms[1]:7.2f} ms/mesh CPU (median; min {lms[2]:.2f} '
+              f'wall, {lms[3]:.2f} CPU; projected, with visibility)')
     print(f'target           : <= 8 ms/mesh per core (CPU time): '
           f'{"met" if ours[1] <= 8.0 else "NOT met"} by the median')
     try:
+        if args.skip_peer:
+            raise ImportError('--skip-peer')
         peer = timed(embree_render(mesh, renderer), max(3, args.repeats // 4))
         print(f'embree ray cast  : {peer[0]:7.2f} ms/mesh wall, '
               f'{peer[1]:7.2f} ms/mesh CPU (median; min {peer[2]:.2f} wall, '

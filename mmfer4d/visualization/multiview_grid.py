@@ -17,7 +17,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mmfer4d.rendering import MODALITY_CHANNELS, NAMED_VIEWS
+from mmfer4d.rendering.cameras import NAMED_VIEWS
+from mmfer4d.rendering.modalities import MODALITY_CHANNELS
 
 
 def split_modalities(image: np.ndarray,

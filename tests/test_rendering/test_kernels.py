@@ -8,7 +8,9 @@ from mmfer4d.structures.mesh import Mesh
 
 
 def _tiny_mesh():
-    return Mesh(vertices=np.array([[0, 0, 0], [9, 0, 0], [0, 9, 0]]),
+    # One triangle, large enough (about 11 % of the default 95 mm frame)
+    # not to be a blank render.
+    return Mesh(vertices=np.array([[0, 0, 0], [90, 0, 0], [0, 90, 0]]),
                 faces=np.array([[0, 1, 2]]))
 
 
@@ -61,3 +63,12 @@ def test_dataloader_workers_do_not_compile():
     assert (rows[:, 0] == 0).all()  # no compile event
     assert (rows[:, 1] == 0).all()  # no cache miss
     assert (rows[:, 2] == 1).all()  # one signature
+
+
+def test_entry_kernel_pins_its_callees_sources():
+    # numba keys render_kernel's cache on entry.py only; a changed pass in
+    # another file must change entry.py (its pinned digest) or a cached,
+    # stale render_kernel would keep running (numba issue #1833).
+    from mmfer4d.rendering import kernels
+    assert kernels.CALLEE_SOURCE_DIGEST == kernels.callee_source_digest(), (
+        'update CALLEE_SOURCE_DIGEST in mmfer4d/rendering/kernels/entry.py')

@@ -64,6 +64,9 @@ class PackMultiViewInputs(BaseTransform):
     - gt_label (optional)
     - au_labels (optional, ``(A,)`` 0/1)
     - au_intensities (optional, ``(A,)`` 0..5)
+    - landmarks_2d, landmarks_2d_visible (optional, from
+      :class:`RenderMultiView`: ``(V, L, 2)`` pixel coordinates and
+      ``(V, L)`` visibility per view, or T of each for a sequence)
     - ``*meta_keys`` (those present)
 
     **Deleted Keys:**
@@ -77,8 +80,11 @@ class PackMultiViewInputs(BaseTransform):
       width; T frames).
     - data_samples (:obj:`~mmpretrain.structures.DataSample`): with
       ``gt_label``; ``gt_au`` (float ``(A,)``) and ``gt_au_intensity``
-      (float ``(A,)``) data fields when the sample has AU labels; and the
-      present ``meta_keys`` as metainfo.
+      (float ``(A,)``) data fields when the sample has AU labels;
+      ``landmarks_2d`` (float32 ``(V, L, 2)`` or ``(T, V, L, 2)``) and
+      ``landmarks_2d_visible`` (bool ``(V, L)`` or ``(T, V, L)``) data
+      fields when the views came with landmarks; and the present
+      ``meta_keys`` as metainfo.
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo when
@@ -121,6 +127,13 @@ class PackMultiViewInputs(BaseTransform):
                     dtype=torch.float32),
                 'gt_au_intensity',
                 field_type='data')
+        for key, dtype in (('landmarks_2d', torch.float32),
+                           ('landmarks_2d_visible', torch.bool)):
+            if results.get(key) is not None:
+                data_sample.set_field(
+                    torch.as_tensor(np.asarray(results[key]), dtype=dtype),
+                    key,
+                    field_type='data')
         for key in self.algorithm_keys:
             if key in results:
                 data_sample.set_field(results[key], key)

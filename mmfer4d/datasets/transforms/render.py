@@ -22,10 +22,10 @@ AUGMENT_KEY = 'mesh_augment'
 class RenderMultiView(BaseTransform):
     """Render the mesh (or each frame's mesh) from several views.
 
-    Uses :class:`~mmfer4d.rendering.MultiViewRenderer` (numba z-buffer,
-    single-threaded, no GL). View sign convention: ``'left'`` = yaw +45
-    degrees, the subject's own left cheek; ``'right'`` = yaw -45; ``'up'`` /
-    ``'down'`` = camera 30 degrees above / below (see
+    Uses :class:`~mmfer4d.rendering.MultiViewRenderer` (by default the
+    numba z-buffer backend, single-threaded, no GL). View sign convention:
+    ``'left'`` = yaw +45 degrees, the subject's own left cheek; ``'right'``
+    = yaw -45; ``'up'`` / ``'down'`` = camera 30 degrees above / below (see
     :mod:`mmfer4d.rendering.cameras`).
 
     Required Keys:
@@ -48,6 +48,13 @@ class RenderMultiView(BaseTransform):
     - view_angles (list[tuple[float, float, float]]): V ``(yaw, pitch,
       roll)`` in degrees.
     - modalities (tuple[str]): The rendered modalities.
+    - landmarks_2d (np.ndarray | list[np.ndarray]): When the mesh has
+      landmarks: ``(V, L, 2)`` float32 pixel coordinates ``(x, y)`` of each
+      landmark in each view (x right, y down, pixel ``(i, j)`` spans ``[j,
+      j + 1) x [i, i + 1)``), or T such arrays for a sequence.
+    - landmarks_2d_visible (np.ndarray | list[np.ndarray]): ``(V, L)`` bool
+      (or T of them): in front of the camera, inside the image and not
+      occluded (rendered depth within ``landmark_tol_mm``).
 
     Render cache: with ``cache=dict(dir=..., max_mb=...)`` the uint8 views of
     deterministic samples are stored on disk and read back on later epochs.
@@ -57,8 +64,14 @@ class RenderMultiView(BaseTransform):
     ``RandomMeshAugment``). The key holds the file identity (absolute path,
     size, mtime), every render parameter and a fingerprint of the mesh
     handed in (vertex / face counts and a hash of the vertices), so a changed
-    upstream normalisation misses instead of returning stale views. Put the
-    cache only in test / val pipelines.
+    upstream normalisation misses instead of returning stale views; the
+    projected landmarks are cached beside the views. Put the cache only in
+    test / val pipelines.
+
+    Guards: a size over the memory cap (``max_memory_mb``, default 2048) or
+    not an int is refused at construction; a view covering less than
+    ``min_coverage`` (default 1 %) of its pixels raises (``on_blank``), so
+    blank renders never pass silently into training.
 
     Args:
         views (Sequence): View names or ``(yaw, pitch, roll)`` tuples in
@@ -72,15 +85,21 @@ class RenderMultiView(BaseTransform):
         extent_mm (float | str): Half-width of the image in mm about the
             centre, or ``'auto'``. Defaults to 95 (a nose-tip-centred face
             cropped to a 90 mm sphere).
+        backend (str): Rendering backend by name
+            (:data:`~mmfer4d.rendering.RENDER_BACKENDS`). Defaults to
+            ``'numba'``.
         cache (dict, optional): ``dict(dir=str, max_mb=float)`` for an
             on-disk :class:`~mmfer4d.rendering.RenderCache`. Defaults to None.
         **renderer_kwargs: Other :class:`MultiViewRenderer` arguments
             (``center``, ``camera_distance_mm``, ``depth_range_mm``,
-            ``light_dir``, ``ambient``, ``margin``, ``near_mm``).
+            ``light_dir``, ``ambient``, ``margin``, ``near_mm``,
+            ``backend_args``, ``min_coverage``, ``on_blank``,
+            ``max_memory_mb``, ``project_landmarks``, ``landmark_tol_mm``).
 
     Raises:
-        ValueError: On an unknown view or modality (at construction), or a
-            missing / empty mesh (at call; the message names the file).
+        ValueError: On an unknown view, modality or backend or a bad size
+            (at construction), or a missing, empty or unrenderable mesh or a
+            blank view (at call; the message names the file).
     """
 
     def __init__(self,
@@ -90,6 +109,7 @@ class RenderMultiView(BaseTransform):
                  ortho: bool = True,
                  fov: float = 30.0,
                  extent_mm: Union[float, str] = 95.0,
+                 backend: str = 'numba',
                  cache: Optional[dict] = None,
                  **renderer_kwargs):
         self.renderer = MultiViewRenderer(
@@ -99,6 +119,7 @@ class RenderMultiView(BaseTransform):
             ortho=ortho,
             fov=fov,
             extent_mm=extent_mm,
+            backend=backend,
             **renderer_kwargs)
         self._render_params = dict(
             views=self.renderer.view_angles.tolist(),
@@ -107,6 +128,7 @@ class RenderMultiView(BaseTransform):
             ortho=self.renderer.ortho,
             fov=self.renderer.fov,
             extent_mm=extent_mm,
+            backend=backend,
             **{k: (list(v) if isinstance(v, (tuple, list)) else v)
                for k, v in sorted(renderer_kwargs.items())})
         if cache is not None:
@@ -116,50 +138,89 @@ class RenderMultiView(BaseTransform):
             cache = RenderCache(**cache)
         self.cache = cache
 
+    def _with_landmarks(self, mesh: Mesh) -> bool:
+        return (self.renderer.project_landmarks and mesh.landmarks is not None
+                and len(mesh.landmarks) > 0)
+
     def _cache_key(self, mesh: Mesh, path: Optional[str]):
         ident = file_identity(path) if path else None
         if ident is None:
             return None
-        digest = hashlib.blake2b(
-            np.ascontiguousarray(mesh.vertices).tobytes(),
-            digest_size=16).hexdigest()
+
+        def digest(array):
+            return hashlib.blake2b(
+                np.ascontiguousarray(array).tobytes(),
+                digest_size=16).hexdigest()
+
         return dict(
             file=list(ident),
-            mesh=[mesh.num_vertices, mesh.num_faces, digest],
+            mesh=[mesh.num_vertices, mesh.num_faces,
+                  digest(mesh.vertices)],
             texture=None if mesh.texture is None else list(mesh.texture.shape),
+            landmarks=digest(mesh.landmarks)
+            if self._with_landmarks(mesh) else None,
             render=self._render_params)
 
     def _render_one(self, mesh, path, use_cache):
+        """``(views, landmarks_2d, landmarks_2d_visible)``; the last two
+        None without landmarks."""
         if not isinstance(mesh, Mesh):
             raise ValueError(f'RenderMultiView needs a Mesh, got '
                              f'{type(mesh).__name__}')
+        with_lm = self._with_landmarks(mesh)
         key = None
         if use_cache:
             key = self._cache_key(mesh, mesh.path or path)
             if key is not None:
                 hit = self.cache.get(key)
-                if hit is not None:
-                    return split_views(hit)
-        images = self.renderer.render(mesh).images
+                # Landmarks as (V, L, 3): x, y and visibility.
+                lm = self.cache.get(dict(key, part='landmarks')) \
+                    if with_lm and hit is not None else None
+                if hit is not None and (lm is not None or not with_lm):
+                    return (split_views(hit), None if lm is None else
+                            lm[..., :2].copy(), None if lm is None else
+                            lm[..., 2] > 0)
+        out = self.renderer.render(mesh)
         if key is not None:
-            self.cache.put(key, images)
-        return split_views(images)
+            self.cache.put(key, out.images)
+            if with_lm:
+                self.cache.put(
+                    dict(key, part='landmarks'),
+                    np.concatenate([
+                        out.landmarks_2d,
+                        out.landmarks_visible[..., None].astype(np.float32)
+                    ], -1))
+        return (split_views(out.images), out.landmarks_2d,
+                out.landmarks_visible)
 
     def transform(self, results: dict) -> dict:
         use_cache = self.cache is not None and AUGMENT_KEY not in results
         if 'mesh' in results:
-            results['img'] = self._render_one(results['mesh'],
-                                              results.get('mesh_path'),
-                                              use_cache)
+            img, lm, vis = self._render_one(results['mesh'],
+                                            results.get('mesh_path'),
+                                            use_cache)
         elif 'meshes' in results:
-            results['img'] = [
+            frames = [
                 self._render_one(mesh, None, use_cache)
                 for mesh in results['meshes']
             ]
+            img = [f[0] for f in frames]
+            lm = [f[1] for f in frames]
+            vis = [f[2] for f in frames]
+            if any(x is None for x in lm):
+                lm = vis = None
         else:
             raise ValueError("RenderMultiView needs results['mesh'] or "
                              "results['meshes']; got keys "
                              f'{sorted(results)}')
+        results['img'] = img
+        if lm is not None:
+            results['landmarks_2d'] = lm
+            results['landmarks_2d_visible'] = vis
+        else:
+            # No stale landmarks of an earlier render of this dict.
+            results.pop('landmarks_2d', None)
+            results.pop('landmarks_2d_visible', None)
         results['img_shape'] = self.renderer.size
         results['view_angles'] = [
             tuple(float(a) for a in ang) for ang in self.renderer.view_angles

@@ -8,7 +8,7 @@ from mmengine.model import BaseDataPreprocessor
 
 from mmfer4d.registry import MODELS
 # The renderer's table of channels per modality, so the two cannot drift.
-from mmfer4d.rendering import MODALITY_CHANNELS
+from mmfer4d.rendering.modalities import MODALITY_CHANNELS
 
 MeanStd = Tuple[Union[Number, Sequence[Number]], Union[Number,
                                                        Sequence[Number]]]

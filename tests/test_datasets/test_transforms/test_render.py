@@ -89,3 +89,76 @@ def test_render_cache(tmp_path):
     assert t2.cache.hits == 0
     with pytest.raises(ValueError, match='cache'):
         RenderMultiView(cache=str(tmp_path))
+
+
+def test_landmarks_per_view(tmp_path):
+    # The apex of the (one-layer, two-sided) bump, seen from both sides,
+    # and a point under it: hidden from the front, seen from behind.
+    lms = np.array([[0, 0, 30.0], [0, 0, -10.0]])
+    mesh = bump().copy(landmarks=lms)
+    t = RenderMultiView(views=('front', (180, 0, 0)), size=24,
+                        modalities=('mask', ), extent_mm=60.0)
+    results = t(dict(mesh=mesh))
+    assert results['landmarks_2d'].shape == (2, 2, 2)
+    np.testing.assert_allclose(results['landmarks_2d'][0, 0], [12, 12],
+                               atol=1e-4)
+    np.testing.assert_array_equal(results['landmarks_2d_visible'],
+                                  [[True, False], [True, True]])
+    # A mesh without landmarks after one with: no stale landmarks.
+    results = t(dict(results, mesh=bump()))
+    assert 'landmarks_2d' not in results
+    # Sequences: one (V, L, 2) array per frame.
+    seq = t(dict(meshes=[mesh, mesh.copy()]))
+    assert len(seq['landmarks_2d']) == 2
+    np.testing.assert_array_equal(seq['landmarks_2d'][1],
+                                  seq['landmarks_2d'][0])
+    # The render cache keeps the landmarks beside the views.
+    src = tmp_path / 'F0001_AN01.wrl'
+    src.write_text('dummy')
+    cached = RenderMultiView(views=('front', (180, 0, 0)), size=24,
+                             modalities=('mask', ), extent_mm=60.0,
+                             cache=dict(dir=str(tmp_path / 'cache')))
+    meta = dict(path=str(src))
+    first = cached(dict(mesh=mesh.copy(metainfo=meta)))
+    second = cached(dict(mesh=mesh.copy(metainfo=meta)))
+    assert cached.cache.hits == 2  # views and landmarks
+    np.testing.assert_array_equal(first['landmarks_2d'],
+                                  second['landmarks_2d'])
+    np.testing.assert_array_equal(first['landmarks_2d_visible'],
+                                  second['landmarks_2d_visible'])
+    # Other landmarks on the same vertices miss.
+    cached(dict(mesh=mesh.copy(metainfo=meta, landmarks=lms + 1)))
+    assert cached.cache.hits == 2
+
+
+def test_backend_and_guards():
+    with pytest.raises(ValueError, match='unknown render backend'):
+        RenderMultiView(backend='nope')
+    with pytest.raises(ValueError, match='max_memory_mb'):
+        RenderMultiView(size=20000)
+    with pytest.raises(ValueError, match='size must be an int'):
+        RenderMultiView(size=112.0)
+    t = RenderMultiView(size=16, min_coverage=0.5, on_blank='raise')
+    with pytest.raises(ValueError, match='blank render of F0001.wrl'):
+        t(dict(mesh=bump('F0001.wrl', shift=0).copy(
+            vertices=bump().vertices * 0.1)))
+
+
+def test_landmarks_are_packed_into_the_data_sample():
+    import torch
+
+    from mmfer4d.datasets.transforms import PackMultiViewInputs
+    mesh = bump().copy(landmarks=np.array([[0, 0, 30.0], [0, 0, -10.0]]))
+    render = RenderMultiView(views=('front', 'left', 'right'), size=16,
+                             modalities=('depth', ), extent_mm=60.0)
+    packed = PackMultiViewInputs()(render(dict(mesh=mesh, gt_label=2)))
+    sample = packed['data_samples']
+    assert sample.landmarks_2d.shape == (3, 2, 2)
+    assert sample.landmarks_2d.dtype == torch.float32
+    assert sample.landmarks_2d_visible.dtype == torch.bool
+    assert sample.landmarks_2d_visible[:, 0].all()  # the apex
+    assert not sample.landmarks_2d_visible[0, 1]  # hidden from the front
+    seq = PackMultiViewInputs()(render(dict(meshes=[mesh, mesh.copy()])))
+    assert seq['data_samples'].landmarks_2d.shape == (2, 3, 2, 2)
+    plain = PackMultiViewInputs()(render(dict(mesh=bump())))
+    assert 'landmarks_2d' not in plain['data_samples']
