@@ -1,18 +1,25 @@
-# SMILE-VLM (Behzad, arXiv 2506.01203): linear probe of the `make demo`
-# model. Everything is frozen (frozen BN statistics too) and a linear layer
-# on the fused embedding (D = 128) is trained with cross-entropy on the
-# training subjects, the standard protocol for pre-trained representations.
-# tools/demo.py points `init_cfg.checkpoint` at the checkpoint of the run
-# it has just trained.
-_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-96px.py']
+# SMILE-VLM (Behzad, arXiv 2506.01203): linear probe of the depth + normal
+# demo model (and of the self-supervised one). Everything is frozen (frozen
+# BN statistics too) and a linear layer on the fused embedding (D = 128) is
+# trained with cross-entropy on the training subjects, the standard
+# protocol for pre-trained representations. tools/demo.py points
+# `init_cfg.checkpoint` at the checkpoint of the run it has just trained.
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_'
+          'synthetic-fer3d-3view-96px.py']
 
 max_epochs = 10
 
 model = dict(
-    predict_mode='head',
+    _delete_=True,
+    type='MultiViewClassifier',
+    # The vision side of the pre-trained model.
+    backbone=_base_.model.backbone,
+    neck=_base_.model.neck,
+    projector=_base_.model.projector,
+    view_fusion=_base_.model.view_fusion,
+    temporal_fusion=_base_.model.temporal_fusion,
+    temporal_fusion_order=_base_.model.temporal_fusion_order,
     freeze=True,
-    # The text tower is not used by loss_cls.
-    text_encoder=None,
     head=dict(
         type='LinearClsHead',
         num_classes=6,
