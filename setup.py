@@ -44,7 +44,14 @@ if __name__ == '__main__':
         'vision-language, multiview, OpenMMLab',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        package_data={'mmfer4d': ['**/*.json', '**/*.yml', '**/*.yaml']},
+        # The ICT-FaceKit model (MIT) that the synthetic data sets are made
+        # from ships with its LICENSE and attribution README.
+        package_data={
+            'mmfer4d': [
+                '**/*.json', '**/*.yml', '**/*.yaml',
+                'synthesis/data/ict_facekit/*'
+            ]
+        },
         python_requires='>=3.8',
         license='Apache License 2.0',
         # mmcv is deliberately absent: mmcv-lite on CPU machines, full mmcv

@@ -20,8 +20,8 @@ def main():
     args = parser.parse_args()
 
     from mmfer4d.datasets import EXPRESSIONS_7
-    from mmfer4d.datasets.synthetic import (SyntheticFER3D, SyntheticFER4D,
-                                            load_face_model, synthesize)
+    from mmfer4d.datasets import SyntheticFER3D, SyntheticFER4D
+    from mmfer4d.synthesis import load_face_model, shape, synthesize
 
     t0 = time.perf_counter()
     model = load_face_model(args.face_model)
@@ -41,12 +41,11 @@ def main():
 
     infos = [data.get_data_info(i % len(data)) for i in range(args.repeats)]
     synthesize(infos[0]['synth_params'], model)  # texture cache, warm-up
-    from mmfer4d.datasets.synthetic import synthesis
     for with_texture, cold in ((False, False), (True, False), (True, True)):
         times = []
         for info in infos:
             if cold:  # a subject not seen yet: identity product included
-                synthesis._IDENTITY_CACHE.clear()
+                shape._IDENTITY_CACHE.clear()
             t0 = time.perf_counter()
             synthesize(info['synth_params'], model, with_texture=with_texture)
             times.append(time.perf_counter() - t0)

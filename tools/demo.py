@@ -251,25 +251,9 @@ def build_run_cfg(name: str, args, fold: int, num_folds: int, run_dir: str,
 
 
 def last_checkpoint(run_dir: str) -> str:
-    """The checkpoint mmengine saved last in ``run_dir``.
-
-    Raises:
-        FileNotFoundError: If the run saved none.
-    """
-    marker = osp.join(run_dir, 'last_checkpoint')
-    if osp.isfile(marker):
-        with open(marker, encoding='utf-8') as f:
-            path = f.read().strip()
-        if osp.isfile(path):
-            return path
-    ckpts = sorted(
-        (p for p in os.listdir(run_dir) if p.endswith('.pth')),
-        key=lambda p: osp.getmtime(osp.join(run_dir, p))) if osp.isdir(
-            run_dir) else []
-    if not ckpts:
-        raise FileNotFoundError(f'{run_dir}: no checkpoint to probe; train '
-                                'that run first')
-    return osp.join(run_dir, ckpts[-1])
+    """The checkpoint mmengine saved last in ``run_dir``."""
+    from mmfer4d.apis.kfold_pretrain import last_checkpoint as last
+    return last(run_dir)
 
 
 # ---------------------------------------------------------------------------
@@ -587,7 +571,8 @@ def results_for_leaderboard(record: dict) -> dict:
             item['std'] = None
     return dict(
         label=label,
-        protocol=dict(subjects=p['subjects'], folds=p['folds'],
+        protocol=dict(dataset=p['dataset'], subjects=p['subjects'],
+                      folds=p['folds'],
                       classes=p['classes'], intensities=p['intensities'],
                       seeds=[0]),
         leaderboard=values)

@@ -1,26 +1,36 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-"""Subject-independent k-fold (or LOSO) cross-validation of a config.
+"""Subject-independent cross-validation of a config, as published.
 
 Example::
 
-    python tools/kfold.py CONFIG --num-folds 10 --seeds 0 1 2 \\
-        --work-dir work_dirs/bu3dfe-10fold
-    python tools/kfold.py CONFIG --loso --work-dir work_dirs/4dme-loso
+    # the config's own protocol (10-fold for BU-3DFE, LOSO for 4DME)
+    python tools/kfold.py CONFIG --seeds 0 1 2 --work-dir work_dirs/bu3dfe
+    # override it
+    python tools/kfold.py CONFIG --num-folds 5
+    python tools/kfold.py CONFIG --loso
+    # linear probe / fine-tuning: pre-train every fold, then probe it
+    python tools/kfold.py PROBE_CONFIG --pretrain-config PRETRAIN_CONFIG
 
-For every seed and fold, the config is merged with the command line by
-``tools/train.py``'s ``merge_args`` (same flags, same Runner), the data sets
-get ``fold``/``num_folds``/``seed``/``split``, and the fold is trained and
-tested. Running the same command again skips finished folds (they have
-``metrics.json``) and resumes an interrupted fold from its last checkpoint.
+The protocol is the one the config's data sets state (``num_folds``;
+``'loso'`` is leave-one-subject-out) unless ``--num-folds``/``--loso``
+overrides it. For every seed and fold, the config is merged with the
+command line by ``tools/train.py``'s ``merge_args`` (same flags, same
+Runner), the data sets get ``fold``/``num_folds``/``seed``/``split``, and
+the fold is trained and tested. With a pre-training config (the flag, or
+the probe config's ``pretrain_config`` field) each fold is first
+pre-trained on its own training subjects, and its probe starts from that
+checkpoint (the probe config's ``load_from`` or model ``init_cfg``
+checkpoint is replaced). Running the same command again skips finished
+folds and resumes an interrupted one from its last checkpoint.
+
 Per-fold metrics, their mean and standard deviation over folds and seeds,
-and the metrics of the predictions pooled over folds (UF1/UAR for MER) go
-to ``WORK_DIR/summary.json`` (the RESULTS.json that
-``tools/leaderboard.py`` reads) and ``WORK_DIR/summary.md``; the table is
-printed.
+and the metrics of the predictions pooled over folds (UF1/UAR as the MER
+literature reports them) go to ``WORK_DIR/summary.json`` (the RESULTS.json
+that ``tools/leaderboard.py`` ranks) and ``WORK_DIR/summary.md``. The
+Runner's environment and config are printed for the first fold only (every
+fold's log file keeps them).
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 
@@ -29,128 +39,96 @@ from mmengine.config import Config, DictAction
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from train import merge_args  # noqa: E402  (tools/train.py)
 
-from mmfer4d.apis.kfold import (FOLD_METRICS_FILE,  # noqa: E402
-                                FOLD_PREDICTIONS_FILE, aggregate_folds,
-                                describe_protocol, fold_has_checkpoint,
-                                fold_is_done, fold_work_dir,
-                                format_kfold_markdown, leaderboard_values,
-                                pool_predictions, run_fold, set_fold)
+from mmfer4d.apis.kfold_results import format_kfold_markdown  # noqa: E402
+from mmfer4d.apis.kfold_runner import KFoldSetupError, run_kfold  # noqa
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Subject-independent k-fold / LOSO cross-validation')
     parser.add_argument('config', help='path of the config file')
-    parser.add_argument('--num-folds', type=int, default=10,
-                        help='number of subject-independent folds')
+    parser.add_argument('--num-folds', type=int, default=None,
+                        help='subject-independent folds; default: the '
+                        'num_folds of the config\'s data sets')
     parser.add_argument('--loso', action='store_true',
-                        help='leave-one-subject-out (overrides --num-folds)')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='leave-one-subject-out (overrides the config '
+                        'and --num-folds)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=None,
                         help='seeds of repeated cross-validation; each seed '
-                        'gives another subject partition and training seed')
+                        'gives another subject partition and training seed '
+                        '(default: the data set\'s seed)')
     parser.add_argument('--folds', type=int, nargs='+', default=None,
                         help='run only these folds (e.g. to spread folds '
                         'over machines); the summary covers the folds done')
     parser.add_argument('--work-dir', help='root of the folds\' work dirs; '
                         'defaults to ./work_dirs/CONFIG_NAME_kfold')
     parser.add_argument('--label', help='name of the run in the tables')
+    parser.add_argument('--pretrain-config',
+                        help='pre-train each fold with this config and '
+                        'probe / fine-tune that fold\'s checkpoint '
+                        '(default: the config\'s pretrain_config field)')
+    parser.add_argument('--pretrain-key',
+                        help='config key that receives the pre-trained '
+                        'checkpoint (default: the config\'s load_from or '
+                        'model.init_cfg.checkpoint)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (GPU)')
     parser.add_argument('--no-validate', action='store_true',
                         help='no validation during training')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries (as in train.py)')
+                        help='override entries of CONFIG (as in train.py)')
+    parser.add_argument('--pretrain-cfg-options', nargs='+',
+                        action=DictAction,
+                        help='override entries of the pre-training config')
     parser.add_argument('--summary-only', action='store_true',
                         help='only aggregate the folds already done')
     return parser.parse_args(argv)
 
 
-def _train_args(args, fold_dir, resume):
-    """The Namespace tools/train.py's merge_args expects."""
-    return argparse.Namespace(
-        config=args.config,
-        work_dir=fold_dir,
-        resume='auto' if resume else None,
-        amp=args.amp,
-        no_validate=args.no_validate,
-        auto_scale_lr=False,
-        no_pin_memory=False,
-        no_persistent_workers=False,
-        cfg_options=args.cfg_options,
-        launcher='none')
+def _make_cfg(args):
+    """``make_cfg`` for :func:`mmfer4d.apis.run_kfold`: tools/train.py's
+    ``merge_args`` with this command line."""
+
+    def make_cfg(config, work_dir, resume, role):
+        options = args.pretrain_cfg_options if role == 'pretrain' \
+            else args.cfg_options
+        train_args = argparse.Namespace(
+            config=config,
+            work_dir=work_dir,
+            resume='auto' if resume else None,
+            amp=args.amp,
+            no_validate=args.no_validate,
+            auto_scale_lr=False,
+            no_pin_memory=False,
+            no_persistent_workers=False,
+            cfg_options=options,
+            launcher='none')
+        return merge_args(Config.fromfile(config), train_args)
+
+    return make_cfg
 
 
 def main(argv=None):
     """Run the cross-validation; returns the summary dict."""
     args = parse_args(argv)
-    num_folds = 'loso' if args.loso else args.num_folds
     work_dir = args.work_dir or osp.join(
         './work_dirs',
         osp.splitext(osp.basename(args.config))[0] + '_kfold')
-    base = merge_args(
-        Config.fromfile(args.config), _train_args(args, work_dir, False))
-    protocol = describe_protocol(base, num_folds, args.seeds)
-    folds = args.folds if args.folds is not None else list(
-        range(protocol['num_fold_runs']))
-    bad = [f for f in folds if not 0 <= f < protocol['num_fold_runs']]
-    if bad:
-        raise SystemExit(f'--folds {bad} outside [0, '
-                         f'{protocol["num_fold_runs"]})')
-
-    fold_metrics, pooled = {}, {}
-    for seed in args.seeds:
-        fold_metrics[seed] = {}
-        for fold in folds:
-            fold_dir = fold_work_dir(work_dir, seed, fold)
-            if fold_is_done(fold_dir):
-                print(f'[kfold] seed {seed} fold {fold}: done, skipped')
-            elif args.summary_only:
-                continue
-            else:
-                resume = fold_has_checkpoint(fold_dir)
-                print(f'[kfold] seed {seed} fold {fold}: '
-                      f'{"resuming" if resume else "training"} in {fold_dir}')
-                cfg = merge_args(
-                    Config.fromfile(args.config),
-                    _train_args(args, fold_dir, resume))
-                set_fold(cfg, fold, num_folds, seed,
-                         osp.join(fold_dir, FOLD_PREDICTIONS_FILE))
-                run_fold(cfg, fold_dir)
-            with open(osp.join(fold_dir, FOLD_METRICS_FILE)) as f:
-                fold_metrics[seed][fold] = json.load(f)
-        files = [
-            osp.join(fold_work_dir(work_dir, seed, f), FOLD_PREDICTIONS_FILE)
-            for f in fold_metrics[seed]
-        ]
-        files = [p for p in files if osp.isfile(p)]
-        if files:
-            pooled[seed] = pool_predictions(
-                files, base.get('test_evaluator'),
-                dict(classes=protocol['class_names'])
-                if protocol['class_names'] else None,
-                base.get('default_scope', None) or 'mmfer4d')
-
-    aggregate = aggregate_folds(fold_metrics)
-    summary = dict(
-        format='mmfer4d-kfold-results/1',
-        label=args.label or osp.splitext(osp.basename(args.config))[0],
-        config=args.config,
-        protocol=dict(protocol, folds_run=folds),
-        aggregate=aggregate,
-        pooled={str(k): v for k, v in pooled.items()},
-        leaderboard=leaderboard_values(aggregate, pooled),
-        folds={
-            str(s): {str(f): m
-                     for f, m in per.items()}
-            for s, per in fold_metrics.items()
-        })
-    markdown = format_kfold_markdown(summary)
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
-    with open(osp.join(work_dir, 'summary.md'), 'w') as f:
-        f.write(markdown + '\n')
-    print(markdown)
+    try:
+        summary = run_kfold(
+            args.config,
+            work_dir,
+            make_cfg=_make_cfg(args),
+            num_folds='loso' if args.loso else args.num_folds,
+            seeds=args.seeds,
+            folds=args.folds,
+            pretrain_config=args.pretrain_config,
+            pretrain_key=args.pretrain_key,
+            label=args.label,
+            summary_only=args.summary_only)
+    except KFoldSetupError as err:
+        raise SystemExit(f'kfold: {err}') from None
+    print(format_kfold_markdown(summary))
     print(f'[kfold] wrote {osp.join(work_dir, "summary.json")} and '
           f'summary.md')
     return summary

@@ -5,27 +5,35 @@ Example::
 
     python tools/leaderboard.py work_dirs/bu4dfe/summary.json \\
         --benchmark bu4dfe --out-png leaderboard.png --label SMILE-VLM
+    python tools/leaderboard.py work_dirs/bp4d-au/summary.json \\
+        --benchmark bp4d_au
     python tools/leaderboard.py a/summary.json b/summary.json \\
         --benchmark synthetic
 
 RESULTS.json is what ``tools/kfold.py`` writes (``summary.json``): a JSON
-object with ``label``, ``protocol`` (``subjects``, ``folds``,
-``intensities``, ``classes``) and ``leaderboard`` (``{metric: {value,
-std}}`` in percent); see :func:`mmfer4d.leaderboards.load_results`.
-Published results come from ``mmfer4d/leaderboards/BENCHMARK.yml``. The
-tool prints a Markdown table ranked by the metric, keeping only published
-results whose stated protocol agrees with ours, and exits with status 2 and
-a message when every published result used a different protocol.
+object with ``label``, ``protocol`` (``dataset``, ``subjects``, ``folds``,
+``intensities``, ``classes``, ``aus``) and ``leaderboard`` (``{metric:
+{value, std}}`` in percent); see :func:`mmfer4d.leaderboards.load_results`.
+Published results come from ``mmfer4d/leaderboards/BENCHMARK.yml``.
+
+The tool prints a Markdown table ranking our result with the published
+results whose protocol is verified (every field stated by the source and
+equal to ours), then the unverified ones (fields the source leaves
+unstated) apart, and the ones of another protocol. It exits with status 2
+and a message when the result is not one the benchmark ranks (another data
+set, e.g. a SyntheticFER3D run on bu4dfe; another metric, e.g. an AU F1 on
+an accuracy benchmark) or every published result used another protocol.
 ``--protocol-*`` options state protocol fields that RESULTS.json lacks;
 they may not contradict it.
 """
 import argparse
 import sys
 
-from mmfer4d.leaderboards import (ProtocolMismatchError,
-                                  format_markdown, list_benchmarks,
-                                  load_leaderboard, load_results,
-                                  rank_results)
+from mmfer4d.leaderboards import (BenchmarkMismatchError,
+                                  ProtocolMismatchError, format_markdown,
+                                  list_benchmarks, load_leaderboard,
+                                  load_results, normalize_protocol,
+                                  plot_leaderboard, rank_results)
 
 
 def parse_args(argv=None):
@@ -41,22 +49,27 @@ def parse_args(argv=None):
                         'RESULTS.json only)')
     parser.add_argument('--out-png', help='write a bar chart here')
     parser.add_argument('--out-md', help='also write the table here')
+    parser.add_argument('--protocol-dataset',
+                        help='data set type, e.g. BU4DFEDataset')
     parser.add_argument('--protocol-subjects', type=int)
     parser.add_argument('--protocol-folds',
                         help='number of folds or "loso"')
     parser.add_argument('--protocol-classes', type=int)
     parser.add_argument('--protocol-intensities', type=int, nargs='+')
+    parser.add_argument('--protocol-aus', type=int, nargs='+',
+                        help='AU numbers (AU detection)')
     return parser.parse_args(argv)
 
 
 def _stated_protocol(args) -> dict:
-    stated = dict(
+    stated = normalize_protocol(dict(
+        dataset=args.protocol_dataset,
         subjects=args.protocol_subjects,
         folds=args.protocol_folds,
         classes=args.protocol_classes,
-        intensities=sorted(args.protocol_intensities)
-        if args.protocol_intensities else None)
-    if stated['folds'] is not None and stated['folds'] != 'loso':
+        intensities=args.protocol_intensities,
+        aus=args.protocol_aus))
+    if stated['folds'] not in (None, 'loso'):
         stated['folds'] = int(stated['folds'])
     return {k: v for k, v in stated.items() if v is not None}
 
@@ -79,10 +92,9 @@ def main(argv=None) -> int:
                         f'contradicts its protocol ({key}={ours!r})')
                 res['protocol'][key] = value
         table = rank_results(board, results, args.metric)
-    except (ProtocolMismatchError, FileNotFoundError, KeyError,
-            ValueError) as err:
-        message = err.args[0] if isinstance(err, KeyError) else str(err)
-        print(f'leaderboard: {message}', file=sys.stderr)
+    except (BenchmarkMismatchError, ProtocolMismatchError,
+            FileNotFoundError, ValueError) as err:
+        print(f'leaderboard: {err}', file=sys.stderr)
         return 2
     markdown = format_markdown(table)
     print(markdown)
@@ -90,16 +102,7 @@ def main(argv=None) -> int:
         with open(args.out_md, 'w', encoding='utf-8') as f:
             f.write(markdown + '\n')
     if args.out_png:
-        from mmfer4d.visualization import plot_bar_chart
-        rows = table['rows']
-        plot_bar_chart(
-            [(f'{r["method"]} (ours)' if r['ours'] else r['method'])[:48]
-             for r in rows], [r['value'] for r in rows],
-            args.out_png,
-            errors=[r.get('std') for r in rows],
-            highlight=[r['ours'] for r in rows],
-            ylabel=f'{table["metric"]} (%)',
-            title=table['title'][:90])
+        plot_leaderboard(table, args.out_png)
         print(f'Bar chart written to {args.out_png}')
     return 0
 

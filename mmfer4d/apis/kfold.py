@@ -1,13 +1,17 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-"""Subject-independent k-fold / LOSO cross-validation with mmengine.
+"""Subject-independent k-fold / LOSO cross-validation: the folds.
 
-``tools/kfold.py`` drives these functions: for every seed and fold it takes
-a copy of the config (merged with the command line by ``tools/train.py``'s
-own ``merge_args``), sets the fold arguments of every data set
-(:func:`set_fold`), trains and tests with mmengine's ``Runner`` exactly as
-``tools/train.py`` does (:func:`run_fold`), and finally aggregates the
-per-fold metrics (:func:`aggregate_folds`) and pools the per-sample
-predictions of all folds (:func:`pool_predictions`).
+A protocol run (:func:`mmfer4d.apis.run_kfold`, ``tools/kfold.py``) takes
+for every seed and fold a copy of the config, sets the fold arguments of
+every data set (:func:`set_fold`), trains and tests it with mmengine's
+``Runner`` (:func:`run_fold`) and finally aggregates the per-fold metrics
+and pools the per-sample predictions of all folds
+(:mod:`mmfer4d.apis.kfold_results`).
+
+The protocol is the config's own: the ``num_folds`` its data sets state
+(``'loso'`` for leave-one-subject-out, as the 4DME base config says; an
+integer k for subject-independent k-fold), unless the caller overrides it
+(:func:`config_num_folds`).
 
 Layout of the work dir::
 
@@ -15,6 +19,9 @@ Layout of the work dir::
         metrics.json                  written last: the fold is done
         predictions.pkl               per-sample predictions (DumpResults)
         epoch_*.pth, last_checkpoint  for resuming an interrupted fold
+        pretrain/                     the fold's own pre-training, when the
+                                      run probes a pre-trained model
+                                      (:mod:`mmfer4d.apis.kfold_pretrain`)
     WORK_DIR/summary.json, summary.md the aggregate (RESULTS.json format of
                                       tools/leaderboard.py)
 
@@ -24,37 +31,34 @@ information into the reported number.
 """
 import copy
 import json
-import math
 import os
 import os.path as osp
-import pickle
 import time
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
+from mmfer4d.leaderboards.leaderboard import au_numbers
+
+from .kfold_logging import build_runner
+# Re-exported: these lived here before the results moved to their module.
+from .kfold_results import (LEADERBOARD_KEYS, aggregate_folds,
+                            format_kfold_markdown, leaderboard_values,
+                            pool_predictions)
+
 __all__ = [
-    'FOLD_METRICS_FILE', 'FOLD_PREDICTIONS_FILE', 'iter_dataset_cfgs',
-    'set_fold', 'describe_protocol', 'fold_work_dir', 'fold_is_done',
-    'fold_has_checkpoint', 'run_fold', 'pool_predictions', 'aggregate_folds',
-    'leaderboard_values', 'format_kfold_markdown', 'jsonable'
+    'FOLD_METRICS_FILE', 'FOLD_PREDICTIONS_FILE', 'LEADERBOARD_KEYS',
+    'iter_dataset_cfgs', 'config_num_folds', 'set_fold', 'describe_protocol',
+    'split_subjects', 'fold_work_dir', 'fold_is_done', 'fold_has_checkpoint',
+    'run_fold', 'build_runner_in', 'write_json', 'close_file_handlers',
+    'unique_experiment_name',
+    'pool_predictions', 'aggregate_folds', 'leaderboard_values',
+    'format_kfold_markdown', 'jsonable'
 ]
 
 FOLD_METRICS_FILE = 'metrics.json'
 FOLD_PREDICTIONS_FILE = 'predictions.pkl'
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-_EVALUATORS = ('val_evaluator', 'test_evaluator')
-# Leaderboard metric <- (our metric key, statistic). Accuracy is the mean
-# over folds, as the 3D FER literature averages fold accuracies; UF1/UAR
-# are computed on the predictions pooled over the folds (MEGC protocol,
-# see MERMetric); AU F1 likewise over all test frames.
-LEADERBOARD_KEYS = (
-    ('accuracy', 'fer/top1', 'mean'),
-    ('accuracy', 'accuracy/top1', 'mean'),
-    ('uf1', 'mer/UF1', 'pooled'),
-    ('uar', 'mer/UAR', 'pooled'),
-    ('f1', 'au/mean_f1', 'pooled'),
-)
 
 
 def jsonable(value):
@@ -89,6 +93,50 @@ def iter_dataset_cfgs(dataset_cfg):
             yield from iter_dataset_cfgs(sub)
     else:
         yield dataset_cfg
+
+
+def _normalize_folds(num_folds) -> Union[int, str]:
+    if num_folds is None or (isinstance(num_folds, str)
+                             and num_folds.lower() == 'loso'):
+        return 'loso'
+    return int(num_folds)
+
+
+def config_num_folds(cfg) -> Tuple[Optional[Union[int, str]], str]:
+    """The protocol a config states: its data sets' ``num_folds``.
+
+    Every data set of the training, validation and test loaders that states
+    ``num_folds`` must state the same value.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        tuple: ``(num_folds, where)``: ``'loso'`` or an int, or None when no
+        data set states it (the data set class's default then applies), and
+        a short description of where it was read, for the log.
+
+    Raises:
+        ValueError: If two data sets of the config state different values.
+    """
+    stated = {}
+    for field in _DATALOADERS:
+        loader = cfg.get(field, None)
+        if loader is None:
+            continue
+        for dataset in iter_dataset_cfgs(loader['dataset']):
+            if 'num_folds' in dataset:
+                stated[field] = _normalize_folds(dataset['num_folds'])
+    values = set(stated.values())
+    if len(values) > 1:
+        raise ValueError(
+            'the data sets of the config state different protocols: ' +
+            ', '.join(f'{k}.dataset.num_folds={v!r}'
+                      for k, v in stated.items()))
+    if not values:
+        return None, 'the data set class default (no num_folds in the config)'
+    value = values.pop()
+    return value, f"the config's data sets (num_folds={value!r})"
 
 
 def set_fold(cfg, fold: int, num_folds, seed: int,
@@ -144,36 +192,73 @@ def set_fold(cfg, fold: int, num_folds, seed: int,
     return cfg
 
 
-def describe_protocol(cfg, num_folds, seeds: Sequence[int]) -> dict:
-    """Build the test data set once (file names only) to describe the
-    protocol: ``subjects``, ``folds``, ``classes``, ``intensities``,
-    ``seeds``, ``dataset`` and ``num_samples``.
-
-    Args:
-        cfg (Config): The merged config (before :func:`set_fold`).
-        num_folds (int | str): Number of folds, or ``'loso'``.
-        seeds (Sequence[int]): Seeds of the repeats.
-
-    Returns:
-        dict: The protocol; ``folds`` is the number of folds (the number of
-        subjects for LOSO, then reported as ``'loso'``) and ``num_fold_runs``
-        the number of folds to run per seed.
-    """
+def _build_datasets(cfg, field: str):
+    """The innermost data sets of one loader, file names only."""
     from mmengine.registry import init_default_scope
 
     from mmfer4d.registry import DATASETS
     init_default_scope(cfg.get('default_scope', None) or 'mmfer4d')
-    subjects, classes, intensities, types, samples = set(), None, None, [], 0
-    for dataset_cfg in iter_dataset_cfgs(cfg.test_dataloader['dataset']):
+    for dataset_cfg in iter_dataset_cfgs(cfg[field]['dataset']):
         dataset_cfg = copy.deepcopy(dict(dataset_cfg))
-        dataset_cfg.update(fold=None, pipeline=[], lazy_init=False)
-        dataset = DATASETS.build(dataset_cfg)
+        dataset_cfg.update(pipeline=[], lazy_init=False)
+        yield dataset_cfg, DATASETS.build(dataset_cfg)
+
+
+def split_subjects(cfg, field: str = 'test_dataloader') -> Set[tuple]:
+    """The subjects one loader of a (fold-set) config reads.
+
+    Args:
+        cfg (Config): A config, usually after :func:`set_fold`.
+        field (str): The loader. Defaults to 'test_dataloader'.
+
+    Returns:
+        set[tuple]: ``(data set type, subject)`` pairs, so that two data
+        sets with the same subject ids are told apart.
+    """
+    subjects = set()
+    for dataset_cfg, dataset in _build_datasets(cfg, field):
+        kind = str(dataset_cfg.get('type')).split('.')[-1]
+        subjects |= {(kind, info['subject']) for info in dataset.data_list}
+    return subjects
+
+
+def describe_protocol(cfg, num_folds=None, seeds: Sequence[int] = (0, )
+                      ) -> dict:
+    """Build the test data set once (file names only) to describe the
+    protocol: ``dataset``, ``subjects``, ``folds``, ``classes``,
+    ``intensities``, ``aus``, ``seeds`` and ``num_samples``.
+
+    Args:
+        cfg (Config): The merged config (before :func:`set_fold`).
+        num_folds (int | str, optional): Number of folds, or ``'loso'``.
+            Defaults to None: the config's own (:func:`config_num_folds`).
+        seeds (Sequence[int]): Seeds of the repeats. Defaults to (0, ).
+
+    Returns:
+        dict: The protocol; ``folds`` is the number of folds (``'loso'`` for
+        leave-one-subject-out), ``num_fold_runs`` the number of folds to
+        run per seed (the number of subjects for LOSO) and ``dataset`` the
+        data set type(s), joined by ``+``, without registry scope.
+    """
+    subjects, classes, intensities, aus, types, samples, stated = (
+        set(), None, None, None, [], 0, None)
+    for dataset_cfg, dataset in _build_datasets(
+            _with_fold(cfg, None), 'test_dataloader'):
         subjects |= {info['subject'] for info in dataset.data_list}
         samples += len(dataset)
         classes = classes or dataset.metainfo.get('classes')
         intensities = intensities or dataset_cfg.get('intensities')
-        types.append(str(dataset_cfg.get('type')))
-    loso = num_folds in (None, 'loso')
+        aus = aus or au_numbers(
+            getattr(dataset, 'au_names', None)
+            or dataset.metainfo.get('au_names') or None)
+        types.append(str(dataset_cfg.get('type')).split('.')[-1])
+        if stated is None and hasattr(dataset, 'num_folds'):
+            stated = dataset.num_folds
+    if num_folds is None:
+        num_folds = config_num_folds(cfg)[0]
+    if num_folds is None:
+        num_folds = stated
+    loso = _normalize_folds(num_folds) == 'loso'
     return dict(
         dataset='+'.join(types),
         subjects=len(subjects),
@@ -182,8 +267,17 @@ def describe_protocol(cfg, num_folds, seeds: Sequence[int]) -> dict:
         classes=None if classes is None else len(classes),
         class_names=None if classes is None else list(classes),
         intensities=None if intensities is None else list(intensities),
+        aus=aus,
         seeds=list(seeds),
         num_samples=samples)
+
+
+def _with_fold(cfg, fold):
+    """A copy of ``cfg`` whose test data sets have ``fold`` set."""
+    cfg = copy.deepcopy(cfg)
+    for dataset in iter_dataset_cfgs(cfg.test_dataloader['dataset']):
+        dataset['fold'] = fold
+    return cfg
 
 
 def fold_work_dir(work_dir: str, seed: int, fold: int) -> str:
@@ -201,7 +295,16 @@ def fold_has_checkpoint(fold_dir: str) -> bool:
     return osp.isfile(osp.join(fold_dir, 'last_checkpoint'))
 
 
-def run_fold(cfg, fold_dir: str) -> dict:
+def unique_experiment_name(fold_dir: str) -> str:
+    """A name no other Runner of this process has: mmengine keeps loggers
+    and visualizers by name, and one process runs many folds."""
+    return (f'{osp.basename(osp.dirname(fold_dir))}_'
+            f'{osp.basename(fold_dir)}_'
+            f'{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_'
+            f'{time.monotonic_ns()}')
+
+
+def run_fold(cfg, fold_dir: str, quiet: bool = False) -> dict:
     """Train and test one fold with mmengine's Runner; write its metrics.
 
     The Runner is built the way ``tools/train.py`` builds it
@@ -211,211 +314,48 @@ def run_fold(cfg, fold_dir: str) -> dict:
     last checkpoint when ``cfg.resume`` is True).
 
     Args:
-        cfg (Config): Config of the fold (:func:`set_fold` applied,
-            ``work_dir`` = ``fold_dir``).
-        fold_dir (str): The fold's work dir.
+        cfg (Config): Config of the fold (:func:`set_fold` applied).
+        fold_dir (str): The fold's work dir (becomes ``cfg.work_dir``).
+        quiet (bool): Keep the Runner's environment, config and hook
+            listing out of the console (they still go to the fold's log
+            file); see :func:`~mmfer4d.apis.kfold_logging.build_runner`.
+            Defaults to False.
 
     Returns:
         dict: The test metrics (JSON-able).
     """
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    os.makedirs(fold_dir, exist_ok=True)
-    cfg.work_dir = fold_dir
-    # Unique names: several Runners live in one process and mmengine keeps
-    # loggers and visualizers by name.
-    cfg.experiment_name = (f'{osp.basename(osp.dirname(fold_dir))}_'
-                           f'{osp.basename(fold_dir)}_'
-                           f'{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_'
-                           f'{time.monotonic_ns()}')
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
-    runner.train()
-    metrics = jsonable(runner.test())
-    tmp = osp.join(fold_dir, FOLD_METRICS_FILE + '.tmp')
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(metrics, f, indent=2)
-    os.replace(tmp, osp.join(fold_dir, FOLD_METRICS_FILE))
-    _close_file_handlers(runner)
+    runner = build_runner_in(cfg, fold_dir, quiet)
+    try:
+        runner.train()
+        metrics = jsonable(runner.test())
+        write_json(osp.join(fold_dir, FOLD_METRICS_FILE), metrics)
+    finally:
+        close_file_handlers(runner)
     return metrics
 
 
-def _close_file_handlers(runner) -> None:
+def build_runner_in(cfg, work_dir: str, quiet: bool = False):
+    """The Runner of ``cfg`` with ``work_dir`` and a unique experiment
+    name (:func:`~mmfer4d.apis.kfold_logging.build_runner`)."""
+    os.makedirs(work_dir, exist_ok=True)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = unique_experiment_name(work_dir)
+    return build_runner(cfg, quiet=quiet)
+
+
+def write_json(path: str, data) -> None:
+    """Write ``data`` as JSON through a temporary file, so that ``path``
+    exists only once complete (it marks a finished step)."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def close_file_handlers(runner) -> None:
+    """Close the Runner's log file (many Runners live in one process)."""
     import logging
     for handler in list(runner.logger.handlers):
         if isinstance(handler, logging.FileHandler):
             handler.close()
             runner.logger.removeHandler(handler)
-
-
-def pool_predictions(prediction_files: Sequence[str],
-                     evaluator_cfg,
-                     dataset_meta: Optional[dict] = None,
-                     default_scope: str = 'mmfer4d') -> dict:
-    """Evaluate the test metrics again on the predictions of all folds.
-
-    Every metric of ``evaluator_cfg`` (``DumpResults`` excepted) is built
-    anew and fed the concatenated per-sample predictions, so e.g.
-    :class:`~mmfer4d.evaluation.MERMetric` gives UF1/UAR over all LOSO test
-    samples, as the MER literature reports them.
-
-    Args:
-        prediction_files (Sequence[str]): ``predictions.pkl`` of the folds.
-        evaluator_cfg (dict | list): The config's ``test_evaluator``.
-        dataset_meta (dict, optional): Metainfo (``classes``, ...).
-        default_scope (str): Registry scope. Defaults to 'mmfer4d'.
-
-    Returns:
-        dict: The pooled metrics (JSON-able).
-    """
-    from mmengine.registry import init_default_scope
-
-    from mmfer4d.registry import METRICS
-    init_default_scope(default_scope)
-    samples = []
-    for path in prediction_files:
-        with open(path, 'rb') as f:
-            samples.extend(pickle.load(f))
-    if isinstance(evaluator_cfg, dict) and 'metrics' in evaluator_cfg:
-        evaluator_cfg = evaluator_cfg['metrics']
-    if isinstance(evaluator_cfg, dict):
-        evaluator_cfg = [evaluator_cfg]
-    pooled = {}
-    for metric_cfg in evaluator_cfg or []:
-        if metric_cfg.get('type') in ('DumpResults', 'mmengine.DumpResults'):
-            continue
-        metric = METRICS.build(copy.deepcopy(dict(metric_cfg)))
-        metric.dataset_meta = dataset_meta
-        metric.process(None, samples)
-        pooled.update(metric.evaluate(len(samples)))
-    return jsonable(pooled)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def aggregate_folds(fold_metrics: Dict[int, Dict[int, dict]]) -> dict:
-    """Mean and standard deviation of every scalar metric.
-
-    Args:
-        fold_metrics (dict): ``{seed: {fold: metrics}}``.
-
-    Returns:
-        dict: ``{key: {mean, std, min, max, n, seed_means, seed_std}}``:
-        ``mean``/``std`` over all folds of all seeds (population standard
-        deviation, ``ddof=0``), ``seed_means`` the mean of each seed's folds
-        and ``seed_std`` their standard deviation (the spread between
-        repeats of the whole cross-validation). NaN values (e.g. a class
-        absent from a fold) are left out.
-    """
-    keys = []
-    for per_fold in fold_metrics.values():
-        for metrics in per_fold.values():
-            for key, value in metrics.items():
-                if _is_number(value) and key not in keys:
-                    keys.append(key)
-    out = {}
-    for key in keys:
-        values, seed_means = [], []
-        for seed in sorted(fold_metrics):
-            vals = [
-                float(m[key]) for m in fold_metrics[seed].values()
-                if _is_number(m.get(key)) and math.isfinite(float(m[key]))
-            ]
-            values += vals
-            if vals:
-                seed_means.append(float(np.mean(vals)))
-        if not values:
-            continue
-        out[key] = dict(
-            mean=float(np.mean(values)),
-            std=float(np.std(values)),
-            min=float(np.min(values)),
-            max=float(np.max(values)),
-            n=len(values),
-            seed_means=seed_means,
-            seed_std=float(np.std(seed_means)))
-    return out
-
-
-def leaderboard_values(aggregate: dict, pooled: Dict[int, dict]) -> dict:
-    """The leaderboard metrics (``accuracy``, ``uf1``, ...) of a run.
-
-    Args:
-        aggregate (dict): From :func:`aggregate_folds`.
-        pooled (dict): ``{seed: pooled metrics}``.
-
-    Returns:
-        dict: ``{metric: {value, std, from}}`` in percent. Pooled values are
-        averaged over seeds (``std`` = spread over seeds).
-    """
-    out = {}
-    for name, key, stat in LEADERBOARD_KEYS:
-        if name in out:
-            continue
-        if stat == 'mean' and key in aggregate:
-            out[name] = dict(
-                value=aggregate[key]['mean'],
-                std=aggregate[key]['std'],
-                **{'from': f'{key}, mean over folds and seeds'})
-        elif stat == 'pooled':
-            vals = [
-                p[key] for p in pooled.values()
-                if _is_number(p.get(key)) and math.isfinite(p[key])
-            ]
-            if vals:
-                out[name] = dict(
-                    value=float(np.mean(vals)),
-                    std=float(np.std(vals)) if len(vals) > 1 else None,
-                    **{'from': f'{key}, pooled over folds, mean over seeds'})
-    return out
-
-
-def format_kfold_markdown(summary: dict) -> str:
-    """The per-fold and aggregate tables of a k-fold run as Markdown."""
-    protocol = summary['protocol']
-    aggregate = summary['aggregate']
-    lines = [
-        f'## {summary.get("label", "k-fold")}: {protocol.get("dataset")}',
-        '',
-        f'Protocol: {protocol.get("subjects")} subjects, folds '
-        f'{protocol.get("folds")}, classes {protocol.get("classes")}, '
-        f'intensities {protocol.get("intensities")}, seeds '
-        f'{protocol.get("seeds")}', ''
-    ]
-    keys = list(aggregate)
-    lines.append('| Metric | Mean | Std (folds) | Std (seeds) | Min | Max '
-                 '| n | Pooled |')
-    lines.append('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-    pooled = summary.get('pooled') or {}
-    for key in keys:
-        agg = aggregate[key]
-        pool_vals = [
-            p[key] for p in pooled.values() if _is_number(p.get(key))
-        ]
-        pool = f'{np.mean(pool_vals):.2f}' if pool_vals else ''
-        lines.append(f'| {key} | {agg["mean"]:.2f} | {agg["std"]:.2f} | '
-                     f'{agg["seed_std"]:.2f} | {agg["min"]:.2f} | '
-                     f'{agg["max"]:.2f} | {agg["n"]} | {pool} |')
-    folds = summary.get('folds') or {}
-    headline = [k for k in keys if not k.split('/')[-1].startswith(
-        ('acc_', 'f1_', 'recall_', 'occurrence_', 'pred_occurrence_'))][:6]
-    if folds and headline:
-        lines += ['', '| Seed | Fold | ' + ' | '.join(headline) + ' |',
-                  '| ---: | ---: | ' + ' | '.join('---:' for _ in headline)
-                  + ' |']
-        for seed in sorted(folds, key=int):
-            for fold in sorted(folds[seed], key=int):
-                m = folds[seed][fold]
-                cells = [
-                    f'{m[k]:.2f}' if _is_number(m.get(k)) else ''
-                    for k in headline
-                ]
-                lines.append(f'| {seed} | {fold} | ' + ' | '.join(cells) +
-                             ' |')
-    board = summary.get('leaderboard') or {}
-    if board:
-        lines += ['', 'For the leaderboard: ' + ', '.join(
-            f'{k} = {v["value"]:.2f} ({v["from"]})' for k, v in board.items())]
-    return '\n'.join(lines)

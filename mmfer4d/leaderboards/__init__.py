@@ -1,11 +1,15 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """Published results per benchmark (YAML files beside this module)."""
-from .leaderboard import (PROTOCOL_KEYS, ProtocolMismatchError,
-                          compare_protocols, format_markdown, list_benchmarks,
-                          load_leaderboard, load_results, rank_results)
+from .chart import leaderboard_figure, plot_leaderboard, wrap_label
+from .leaderboard import (METRICS, PROTOCOL_KEYS, list_benchmarks,
+                          load_leaderboard, load_results, normalize_protocol)
+from .ranking import (BenchmarkMismatchError, ProtocolMismatchError,
+                      compare_protocols, format_markdown, rank_results)
 
 __all__ = [
-    'PROTOCOL_KEYS', 'ProtocolMismatchError', 'compare_protocols',
-    'format_markdown', 'list_benchmarks', 'load_leaderboard', 'load_results',
-    'rank_results'
+    'METRICS', 'PROTOCOL_KEYS', 'BenchmarkMismatchError',
+    'ProtocolMismatchError', 'compare_protocols', 'format_markdown',
+    'leaderboard_figure', 'list_benchmarks', 'load_leaderboard',
+    'load_results', 'normalize_protocol', 'plot_leaderboard', 'rank_results',
+    'wrap_label'
 ]

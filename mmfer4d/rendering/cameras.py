@@ -96,7 +96,11 @@ def view_rotations(angles: np.ndarray) -> np.ndarray:
 
     The camera-to-world rotation is ``Ry(yaw) @ Rx(-pitch) @ Rz(roll)``
     (columns: camera right, up, back); its transpose is returned, so
-    ``p_cam = R @ (p - centre)``.
+    ``p_cam = R @ (p - centre)``. That transpose is
+    ``rotation_matrix(-yaw, pitch, -roll)`` of the one rotation convention
+    (:mod:`mmfer4d.structures.geometry`), up to rounding; it is computed as
+    the transpose of the ``order='yxz'`` product so that the cameras stay
+    bit-identical to earlier releases.
 
     Args:
         angles (np.ndarray): ``(V, 3)`` yaw, pitch, roll in degrees.
@@ -104,14 +108,9 @@ def view_rotations(angles: np.ndarray) -> np.ndarray:
     Returns:
         np.ndarray: ``(V, 3, 3)`` float64 world-to-camera rotations.
     """
-    angles = np.radians(np.asarray(angles, dtype=np.float64).reshape(-1, 3))
+    from mmfer4d.structures.geometry import rotation_matrix
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1, 3)
     out = np.empty((len(angles), 3, 3))
     for k, (yaw, pitch, roll) in enumerate(angles):
-        cy, sy = np.cos(yaw), np.sin(yaw)
-        cp, sp = np.cos(-pitch), np.sin(-pitch)
-        cr, sr = np.cos(roll), np.sin(roll)
-        ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-        rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
-        rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-        out[k] = (ry @ rx @ rz).T
+        out[k] = rotation_matrix(yaw, -pitch, roll, order='yxz').T
     return out

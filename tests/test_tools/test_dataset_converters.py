@@ -13,7 +13,7 @@ ROOT = osp.join(osp.dirname(__file__), '..', '..')
 @pytest.fixture(scope='module')
 def face_model():
     """The packed ICT-FaceKit model; the tests skip where it is absent."""
-    from mmfer4d.datasets.synthetic import load_face_model
+    from mmfer4d.synthesis import load_face_model
     try:
         return load_face_model()
     except FileNotFoundError as err:
@@ -87,9 +87,15 @@ def test_ict_facekit_to_npz(tmp_path):
     assert data['landmarks68'].shape == (68, )
     assert 'ICT-FaceKit' in str(data['source'])
     # The loader reads what the converter writes.
-    from mmfer4d.datasets.synthetic import load_face_model
+    from mmfer4d.synthesis import load_face_model
     model = load_face_model(str(out))
     assert model.num_identity == 3 and model.num_vertices == 4
+
+
+def test_converter_default_rebuilds_the_shipped_model():
+    from mmfer4d.synthesis import PACKAGED_FACE_MODEL
+    conv = _tool('ict_facekit_to_npz')
+    assert conv.parse_args(['root']).out == PACKAGED_FACE_MODEL
 
 
 def test_converter_errors(tmp_path):
@@ -118,7 +124,8 @@ def test_landmarks68_to_bu83():
 def test_export_read_round_trip_3d(tmp_path, face_model):
     from mmfer4d.datasets import BU3DFEDataset, EXPRESSIONS_7
     from mmfer4d.datasets.io import load_mesh, read_bnd
-    from mmfer4d.datasets.synthetic import SyntheticFER3D, synthesize
+    from mmfer4d.datasets import SyntheticFER3D
+    from mmfer4d.synthesis import synthesize
     exp = _tool('export_synthetic')
     synth = SyntheticFER3D(classes=EXPRESSIONS_7, intensities=(4, ),
                            num_subjects=1)
@@ -143,7 +150,7 @@ def test_export_read_round_trip_3d(tmp_path, face_model):
 def test_export_read_round_trip_4d(tmp_path, face_model):
     from mmfer4d.datasets import BU4DFEDataset
     from mmfer4d.datasets.io import load_mesh
-    from mmfer4d.datasets.synthetic import SyntheticFER4D
+    from mmfer4d.datasets import SyntheticFER4D
     exp = _tool('export_synthetic')
     synth = SyntheticFER4D(classes=('happiness', ), num_subjects=1,
                            num_frames=8)

@@ -98,7 +98,7 @@ def export_scans(dataset, out: str, limit: Optional[int] = None) -> List[str]:
         list[str]: The ``.wrl`` paths written.
     """
     from mmfer4d.datasets.io import write_bnd, write_vrml
-    from mmfer4d.datasets.synthetic import synthesize
+    from mmfer4d.synthesis import synthesize
 
     written = []
     for i, info in enumerate(dataset.data_list[:limit]):
@@ -134,7 +134,7 @@ def export_sequences(dataset,
             micro-expression classes).
     """
     from mmfer4d.datasets.io import write_bnd, write_vrml
-    from mmfer4d.datasets.synthetic import synthesize_sequence
+    from mmfer4d.synthesis import synthesize_sequence
 
     written = []
     for info in dataset.data_list[:limit]:

@@ -20,9 +20,15 @@ and writes one npz with the keys ``vertices`` (N, 3) float32 mm,
 all lie in it; polygons are fan-split into triangles; cm become mm. Each
 basis is the displacement of its OBJ from the neutral mesh.
 
+mmfer4d ships the result as package data
+(``mmfer4d/synthesis/data/ict_facekit/ict_face_model.npz``, the default
+``--out``: this tool rebuilds it). To use another build without replacing
+the shipped file, write it elsewhere and point ``MMFER4D_ICT_FACE_MODEL``
+(or a data set's ``face_model=``) at it.
+
 Example:
     python tools/dataset_converters/ict_facekit_to_npz.py \
-        /path/to/ICT-FaceKit --out data/ict_facekit/ict_face_model.npz
+        /path/to/ICT-FaceKit --out work_dirs/ict_face_model.npz
 """
 import argparse
 import json
@@ -35,6 +41,10 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+#: Where the package finds its shipped model (the default output).
+PACKAGED_OUT = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'mmfer4d',
+    'synthesis', 'data', 'ict_facekit', 'ict_face_model.npz')
 #: Vertices of ICT-FaceKit's "full face area" (indices 0..9408).
 FACE_AREA_VERTICES = 9409
 CM_TO_MM = 10.0
@@ -235,8 +245,8 @@ def parse_args(argv=None):
     parser.add_argument('root', help='clone of ICT-VGL/ICT-FaceKit')
     parser.add_argument(
         '--out',
-        default='data/ict_facekit/ict_face_model.npz',
-        help='output npz')
+        default=PACKAGED_OUT,
+        help='output npz (default: the model shipped with the package)')
     parser.add_argument(
         '--num-vertices',
         type=int,

@@ -65,8 +65,8 @@ def main():
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
 
-    from mmfer4d.datasets import EXPRESSIONS_7
-    from mmfer4d.datasets.synthetic import SyntheticFER3D, synthesize
+    from mmfer4d.datasets import EXPRESSIONS_7, SyntheticFER3D
+    from mmfer4d.synthesis import synthesize
 
     data = SyntheticFER3D(
         classes=EXPRESSIONS_7,

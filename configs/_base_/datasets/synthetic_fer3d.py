@@ -1,9 +1,9 @@
 # SyntheticFER3D: BU-3DFE-like scans synthesised on the fly from the
 # ICT-FaceKit model and FACS (100 subjects x (6 x 4 + neutral) = 2,500
 # scans; the two highest intensities of the six expressions kept, as in the
-# common BU-3DFE protocol), 10-fold subject-independent CV. Needs only
-# data/ict_facekit/ict_face_model.npz (or ../shared/..., or
-# MMFER4D_ICT_FACE_MODEL).
+# common BU-3DFE protocol), 10-fold subject-independent CV. Needs no data:
+# the face model ships with the package (MMFER4D_ICT_FACE_MODEL or
+# face_model= name another npz).
 _base_ = ['./multiview_render.py']
 dataset_type = 'SyntheticFER3D'
 

@@ -4,11 +4,10 @@ ICT-FaceKit model and FACS."""
 from typing import List, Optional, Sequence, Tuple
 
 from mmfer4d.registry import DATASETS
+from mmfer4d.synthesis import (AU_NAMES, LEVEL_SCALE, au_annotation, make_rng,
+                               sample_subject, scan_params, subject_names)
 from ..base_fer_dataset import BaseFERDataset
 from ..categories import EXPRESSIONS_6, EXPRESSIONS_7
-from .facs import AU_NAMES, LEVEL_SCALE
-from .sampling import (au_annotation, make_rng, sample_subject, scan_params,
-                       subject_names)
 
 _SCAN_STREAM = 2
 
@@ -22,9 +21,9 @@ class SyntheticFER3D(BaseFERDataset):
     plus one neutral scan, so 100 subjects give 100 x (6 x 4 + 1) = 2,500
     scans. Each subject is an ICT-FaceKit identity with weights ~ N(0, 1)
     over the 100 modes and its own procedural skin texture; each scan draws
-    one EMFACS variant of its emotion (see :mod:`.facs`), the subject's AU
-    gains and asymmetry, an occasional extra AU, a small head pose and
-    scanner noise.
+    one EMFACS variant of its emotion (see :mod:`mmfer4d.synthesis.facs`),
+    the subject's AU gains and asymmetry, an occasional extra AU, a small
+    head pose and scanner noise.
 
     Samples are parametric: the data info holds ``synth_params`` and the
     ``SynthesizeFaceMesh`` transform makes the mesh, so indexing reads no

@@ -4,11 +4,10 @@ ICT-FaceKit model and FACS."""
 from typing import List, Optional, Sequence, Tuple
 
 from mmfer4d.registry import DATASETS
+from mmfer4d.synthesis import (AU_NAMES, LEVEL_SCALE, au_annotation, make_rng,
+                               sample_subject, sequence_params, subject_names)
 from ..base_fer_dataset import BaseFERDataset
 from ..categories import EXPRESSIONS_6
-from .facs import AU_NAMES, LEVEL_SCALE
-from .sampling import (au_annotation, make_rng, sample_subject,
-                       sequence_params, subject_names)
 
 _SEQ_STREAM = 3
 
@@ -28,8 +27,8 @@ class SyntheticFER4D(BaseFERDataset):
     Each sequence goes neutral -> onset -> apex (held a few frames) ->
     offset -> neutral with a smooth temporal envelope and varied timing,
     on top of a slight sinusoidal head motion. The apex is an EMFACS
-    variant (see :mod:`.facs`) at intensity level 3 or 4, with the
-    subject's AU gains and asymmetry; the i-th frame's blendshapes are
+    variant (see :mod:`mmfer4d.synthesis.facs`) at intensity level 3 or 4,
+    with the subject's AU gains and asymmetry; the i-th frame's blendshapes are
     ``envelope[i] * apex``, and so are its AU intensities.
 
     Data info keys: ``gt_label``, ``subject``, ``expression``,
@@ -37,7 +36,7 @@ class SyntheticFER4D(BaseFERDataset):
     ``onset_frame``, ``apex_frame``, ``offset_frame``, ``au_intensities``
     and ``au_labels`` at the apex, ``facs_variant``, ``synth_params``
     (``envelope`` ``(T,)``, ``pose`` ``(T, 3)``, see
-    :mod:`.synthesis`). Deterministic from ``seed`` like
+    :mod:`mmfer4d.synthesis.shape`). Deterministic from ``seed`` like
     :class:`SyntheticFER3D`.
 
     Args:

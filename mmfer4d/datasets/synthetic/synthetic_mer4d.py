@@ -3,8 +3,8 @@
 from typing import List, Optional, Sequence, Tuple
 
 from mmfer4d.registry import DATASETS
+from mmfer4d.synthesis import AU_NAMES, MICRO_PROTOTYPES
 from ..categories import MICRO_EXPRESSIONS_5
-from .facs import AU_NAMES, MICRO_PROTOTYPES
 from .synthetic_fer4d import SyntheticFER4D
 
 #: Micro-expression phases as fractions of a 40-frame clip at 60 fps (4DME
@@ -23,11 +23,12 @@ class SyntheticMER4D(SyntheticFER4D):
 
     Five classes of 4DME (Li et al., IEEE TAC 2022): positive, negative,
     surprise, repression, others, each drawn from the AU patterns of
-    :data:`~.facs.MICRO_PROTOTYPES` (CASME II style). The apex is weak:
-    its AU intensities are the prototype's times U(``apex_scale``), about
-    FACS A-B, and the movement is short (see :data:`MICRO_TIMING`), with
-    very slight head motion. ``intensity`` is 1 (low) for every sample;
-    ``au_intensities``/``au_labels`` describe the apex.
+    :data:`~mmfer4d.synthesis.facs.MICRO_PROTOTYPES` (CASME II style). The
+    apex is weak: its AU intensities are the prototype's times
+    U(``apex_scale``), about FACS A-B, and the movement is short (see
+    :data:`MICRO_TIMING`), with very slight head motion. ``intensity`` is
+    1 (low) for every sample; ``au_intensities``/``au_labels`` describe the
+    apex.
 
     Args:
         classes (Sequence[str], optional): Subset of

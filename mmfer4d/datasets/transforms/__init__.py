@@ -1,10 +1,9 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-from .augmentation import (LANDMARK_FLIP_INDEX, RandomMeshAugment,
-                           RandomMeshFlip, RandomMeshWarp, euler_to_matrix)
+from .augmentation import RandomMeshAugment, RandomMeshWarp
 from .formatting import PackMultiViewInputs, stack_views
 from .loading import LoadMeshFromFile, LoadMeshSequence
-from .normalization import (NormalizeFace, crop_mesh_sphere,
-                            estimate_nose_tip, kabsch_rotation)
+from .mesh_flip import LANDMARK_FLIP_INDEX, RandomMeshFlip
+from .normalization import NormalizeFace
 from .render import RenderMultiView
 from .sampling import SampleFrames
 from .synthesize import SynthesizeFaceMesh, SynthesizeFaceSequence
@@ -15,7 +14,6 @@ __all__ = [
     'RandomMeshAugment', 'RandomMeshFlip', 'RandomMeshWarp',
     'LANDMARK_FLIP_INDEX',
     'MultiViewImageTransform', 'SampleFrames',
-    'PackMultiViewInputs', 'estimate_nose_tip', 'crop_mesh_sphere',
-    'kabsch_rotation', 'euler_to_matrix', 'stack_views',
+    'PackMultiViewInputs', 'stack_views',
     'SynthesizeFaceMesh', 'SynthesizeFaceSequence', 'RenderMultiView'
 ]

@@ -6,8 +6,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmfer4d.registry import TRANSFORMS
-from ..synthetic.face_model import load_face_model
-from ..synthetic.synthesis import synthesize, synthesize_sequence
+from mmfer4d.synthesis import (load_face_model, synthesize,
+                               synthesize_sequence)
 
 
 class _SynthesizeBase(BaseTransform):
@@ -44,7 +44,7 @@ class SynthesizeFaceMesh(_SynthesizeBase):
     """Synthesise the scan described by ``synth_params``.
 
     The counterpart of ``LoadMeshFromFile`` for the synthetic data sets
-    (see :func:`mmfer4d.datasets.synthetic.synthesize`): a dense product
+    (see :func:`mmfer4d.synthesis.synthesize`): a dense product
     of the ICT-FaceKit bases, head pose and seeded scanner noise, so the
     same parameters give identical vertices in every worker.
 

@@ -4,9 +4,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from mmfer4d.datasets import EXPRESSIONS_6
-from mmfer4d.datasets.synthetic import SyntheticFER4D, synthesize_sequence
+from mmfer4d.datasets import EXPRESSIONS_6, SyntheticFER4D
 from mmfer4d.registry import DATASETS
+from mmfer4d.synthesis import synthesize_sequence
 
 
 def test_counts_and_timing():

@@ -4,8 +4,8 @@ from collections import Counter
 import numpy as np
 
 from mmfer4d.datasets import MICRO_EXPRESSIONS_5
-from mmfer4d.datasets.synthetic import (AU_NAMES, MICRO_PROTOTYPES,
-                                        SyntheticFER3D, SyntheticMER4D)
+from mmfer4d.datasets import SyntheticFER3D, SyntheticMER4D
+from mmfer4d.synthesis import AU_NAMES, MICRO_PROTOTYPES
 
 
 def test_micro_expressions_are_weak_short_and_labelled():

@@ -4,10 +4,10 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmfer4d.datasets.synthetic import (FACE_MODEL_ENV, boundary_loops,
-                                        face_model_candidates,
-                                        load_face_model,
-                                        resolve_face_model_path)
+import mmfer4d
+from mmfer4d.synthesis import (FACE_MODEL_ENV, PACKAGED_FACE_MODEL,
+                               boundary_loops, load_face_model,
+                               resolve_face_model_path)
 
 
 def _tiny_npz(path, close_mouth_shape=False):
@@ -54,25 +54,47 @@ def test_path_resolution_order(tmp_path, monkeypatch):
     env = tmp_path / 'b.npz'
     _tiny_npz(explicit)
     _tiny_npz(env)
+    monkeypatch.delenv(FACE_MODEL_ENV, raising=False)
+    assert resolve_face_model_path() == PACKAGED_FACE_MODEL
+    monkeypatch.setenv(FACE_MODEL_ENV, '')  # empty counts as unset
+    assert resolve_face_model_path() == PACKAGED_FACE_MODEL
     monkeypatch.setenv(FACE_MODEL_ENV, str(env))
-    assert face_model_candidates(str(explicit)) == [str(explicit)]
-    assert face_model_candidates()[0] == str(env)
     assert resolve_face_model_path() == str(env)
     assert resolve_face_model_path(str(explicit)) == str(explicit)
-    rel = face_model_candidates()[1:]
-    assert any(c.endswith(osp.join('data', 'ict_facekit',
-                                   'ict_face_model.npz')) for c in rel)
-    assert any(c.endswith(osp.join('shared', 'data', 'ict_facekit',
-                                   'ict_face_model.npz')) for c in rel)
 
 
-def test_missing_model_error_explains_how_to_build(tmp_path):
+def test_shipped_model_is_package_data(monkeypatch):
+    monkeypatch.delenv(FACE_MODEL_ENV, raising=False)
+    package = osp.dirname(osp.abspath(mmfer4d.__file__))
+    assert PACKAGED_FACE_MODEL == osp.join(package, 'synthesis', 'data',
+                                           'ict_facekit',
+                                           'ict_face_model.npz')
+    folder = osp.dirname(PACKAGED_FACE_MODEL)
+    # MIT: the licence and the attribution travel with the file.
+    with open(osp.join(folder, 'LICENSE'), encoding='utf-8') as f:
+        text = f.read()
+    assert 'MIT License' in text and 'Institute for Creative' in text
+    with open(osp.join(folder, 'README.md'), encoding='utf-8') as f:
+        assert 'ICT-FaceKit' in f.read()
+    model = load_face_model()
+    assert model.path == PACKAGED_FACE_MODEL
+    assert model.num_model_vertices == 9409 and model.num_identity == 100
+
+
+def test_missing_override_is_an_error_not_a_fallback(tmp_path, monkeypatch):
     missing = str(tmp_path / 'nope.npz')
+    monkeypatch.delenv(FACE_MODEL_ENV, raising=False)
     with pytest.raises(FileNotFoundError) as err:
         resolve_face_model_path(missing)
     msg = str(err.value)
-    assert missing in msg
+    assert missing in msg and 'face_model=' in msg
     assert 'ict_facekit_to_npz.py' in msg and 'ICT-FaceKit' in msg
+    with pytest.raises(FileNotFoundError, match='nope.npz'):
+        load_face_model(missing)
+    monkeypatch.setenv(FACE_MODEL_ENV, missing)
+    with pytest.raises(FileNotFoundError) as err:
+        load_face_model()
+    assert missing in str(err.value) and FACE_MODEL_ENV in str(err.value)
 
 
 def test_bad_npz_names_file(tmp_path):

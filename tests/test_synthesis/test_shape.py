@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from mmfer4d.datasets.synthetic import (BLENDSHAPE_NAMES, frame_params,
-                                        rotation_matrix, skin_texture,
-                                        synthesize, synthesize_sequence)
+from mmfer4d.structures import rotation_matrix
+from mmfer4d.synthesis import (BLENDSHAPE_NAMES, frame_params, skin_texture,
+                               synthesize, synthesize_sequence)
 
 
 def _params(**changes):
@@ -88,12 +88,12 @@ def test_sequence_frames(face_model):
 
 
 def test_same_vertices_in_another_process(face_model):
-    from mmfer4d.datasets.synthetic import SyntheticFER3D
+    from mmfer4d.datasets import SyntheticFER3D
     data = SyntheticFER3D(num_subjects=2, seed=3)
     mesh = synthesize(data.get_data_info(5)['synth_params'], face_model)
     code = ('import sys, numpy as np\n'
-            'from mmfer4d.datasets.synthetic import SyntheticFER3D, '
-            'synthesize\n'
+            'from mmfer4d.datasets import SyntheticFER3D\n'
+            'from mmfer4d.synthesis import synthesize\n'
             'd = SyntheticFER3D(num_subjects=2, seed=3)\n'
             'm = synthesize(d.get_data_info(5)["synth_params"])\n'
             'sys.stdout.buffer.write(m.vertices.tobytes())\n')

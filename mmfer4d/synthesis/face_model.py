@@ -8,8 +8,10 @@ CVPR 2020; github.com/ICT-VGL/ICT-FaceKit, MIT) is linear:
     ``vertices + w_id @ identity_basis + w_exp @ expression_basis``
 
 with ``w_id ~ N(0, 1)`` over 100 identity modes and ``w_exp`` in [0, 1] over
-53 ARKit-style blendshapes. See ``tools/dataset_converters/
-ict_facekit_to_npz.py`` for how the npz is built from a clone of ICT-FaceKit.
+53 ARKit-style blendshapes. The packed model ships with the package
+(``data/ict_facekit/`` here, with its MIT LICENSE and an attribution
+README); ``tools/dataset_converters/ict_facekit_to_npz.py`` builds it from a
+clone of ICT-FaceKit.
 """
 import os
 import os.path as osp
@@ -19,80 +21,69 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-#: Environment variable naming the npz; checked after an explicit path.
+#: Environment variable naming another npz; an explicit path wins over it.
 FACE_MODEL_ENV = 'MMFER4D_ICT_FACE_MODEL'
-#: Relative places searched, each against the current directory and the
-#: repository root (the parent of the ``mmfer4d`` package folder).
-FACE_MODEL_RELPATHS = ('data/ict_facekit/ict_face_model.npz',
-                       '../shared/data/ict_facekit/ict_face_model.npz')
+#: The packed model shipped with the package (MIT; its LICENSE and README
+#: lie beside it), used when neither an explicit path nor the environment
+#: variable names one.
+PACKAGED_FACE_MODEL = osp.join(
+    osp.dirname(osp.abspath(__file__)), 'data', 'ict_facekit',
+    'ict_face_model.npz')
 #: Keys every packed face model holds (see the converter).
 FACE_MODEL_KEYS = ('vertices', 'faces', 'uv', 'identity_basis',
                    'expression_basis', 'expression_names', 'landmarks68',
                    'source')
 
-_REPO_ROOT = osp.dirname(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
 _HOW_TO_BUILD = (
-    'Build it from a clone of https://github.com/ICT-VGL/ICT-FaceKit '
-    '(MIT license) with:\n'
+    'A packed model is built from a clone of '
+    'https://github.com/ICT-VGL/ICT-FaceKit (MIT license) with:\n'
     '    python tools/dataset_converters/ict_facekit_to_npz.py '
-    '/path/to/ICT-FaceKit --out data/ict_facekit/ict_face_model.npz\n'
+    '/path/to/ICT-FaceKit --out OUT.npz\n'
     '(it reads FaceXModel/*.obj and FaceXModel/vertex_indices.json, keeps '
     'the full face area, vertices 0..9408, splits quads into triangles and '
-    'converts cm to mm), or point the environment variable '
-    f'{FACE_MODEL_ENV} at an existing npz.')
-
-
-def face_model_candidates(path: Optional[str] = None) -> List[str]:
-    """The places searched for the face model npz, in order.
-
-    Args:
-        path (str, optional): An explicit path (from a config). When given,
-            it is the only candidate. Defaults to None.
-
-    Returns:
-        list[str]: Candidate file paths: the environment variable
-        ``MMFER4D_ICT_FACE_MODEL``, then ``data/ict_facekit/
-        ict_face_model.npz`` and ``../shared/data/ict_facekit/
-        ict_face_model.npz``, each relative to the current directory and to
-        the repository root.
-    """
-    if path is not None:
-        return [osp.expanduser(str(path))]
-    out = []
-    env = os.environ.get(FACE_MODEL_ENV)
-    if env:
-        out.append(osp.expanduser(env))
-    for rel in FACE_MODEL_RELPATHS:
-        for base in (os.getcwd(), _REPO_ROOT):
-            cand = osp.normpath(osp.join(base, rel))
-            if cand not in out:
-                out.append(cand)
-    return out
+    'converts cm to mm).')
 
 
 def resolve_face_model_path(path: Optional[str] = None) -> str:
     """Find the face model npz.
 
+    One place is looked at, the first of: ``path`` when given (a data set's
+    or transform's ``face_model``); the environment variable
+    ``MMFER4D_ICT_FACE_MODEL`` when set and not empty; the model shipped
+    with the package (:data:`PACKAGED_FACE_MODEL`). An override that names
+    a missing file is an error, never a silent fall-back to the shipped
+    model.
+
     Args:
-        path (str, optional): Explicit path; wins over everything else.
-            Defaults to None.
+        path (str, optional): Explicit path (``~`` is expanded). Defaults
+            to None.
 
     Returns:
         str: Absolute path of an existing file.
 
     Raises:
-        FileNotFoundError: If no candidate exists; the message lists the
-            places tried and how to build the file.
+        FileNotFoundError: If the chosen file does not exist; the message
+            names it, what chose it, and how to build a model.
     """
-    tried = face_model_candidates(path)
-    for cand in tried:
-        if osp.isfile(cand):
-            return osp.abspath(cand)
+    env = os.environ.get(FACE_MODEL_ENV)
+    if path is not None:
+        cand, origin = osp.expanduser(str(path)), 'face_model='
+    elif env:
+        cand, origin = osp.expanduser(env), \
+            f'the environment variable {FACE_MODEL_ENV}'
+    else:
+        cand, origin = PACKAGED_FACE_MODEL, 'the mmfer4d package data'
+    if osp.isfile(cand):
+        return osp.abspath(cand)
+    if cand == PACKAGED_FACE_MODEL:
+        hint = ('The installation is incomplete: reinstall mmfer4d, or '
+                f'build a model and point {FACE_MODEL_ENV} at it. ')
+    else:
+        hint = ('Fix the path, or leave it unset to use the model shipped '
+                'with mmfer4d. ')
     raise FileNotFoundError(
-        'ICT-FaceKit face model npz not found. Tried:\n' +
-        ''.join(f'    {c}\n' for c in tried) + _HOW_TO_BUILD)
+        f'ICT-FaceKit face model npz not found: {cand} (named by '
+        f'{origin}). {hint}{_HOW_TO_BUILD}')
 
 
 def boundary_loops(faces: np.ndarray) -> List[np.ndarray]:
@@ -308,9 +299,9 @@ def load_face_model(path: Optional[str] = None,
     mouth can still open: no vertex ties the lips together.
 
     Args:
-        path (str, optional): Explicit npz path. Defaults to None (search
-            the environment variable and the default places, see
-            :func:`face_model_candidates`).
+        path (str, optional): Explicit npz path. Defaults to None (the
+            environment variable, else the shipped model; see
+            :func:`resolve_face_model_path`).
         close_eyes (bool): Fill the two eye openings. Defaults to True.
         close_mouth (bool): Fill the mouth opening with a recessed fan.
             Defaults to True.
@@ -321,8 +312,8 @@ def load_face_model(path: Optional[str] = None,
         FaceModel: The model.
 
     Raises:
-        FileNotFoundError: If the npz cannot be found (the message says how
-            to build it).
+        FileNotFoundError: If the chosen npz does not exist (the message
+            names it and says how to build one).
         ValueError: If the npz lacks a key or has inconsistent shapes
             (naming the file).
     """

@@ -2,13 +2,12 @@
 import numpy as np
 import pytest
 
-from mmfer4d.datasets.synthetic import facs
-from mmfer4d.datasets.synthetic.facs import (AU_NAMES, BLENDSHAPE_NAMES,
-                                             EMFACS_PROTOTYPES,
-                                             au_blendshape_matrices,
-                                             aus_to_blendshapes, au_vector,
-                                             sample_expression_aus,
-                                             sample_subject_style)
+from mmfer4d.synthesis import facs
+from mmfer4d.synthesis.facs import (AU_NAMES, BLENDSHAPE_NAMES,
+                                    EMFACS_PROTOTYPES, au_blendshape_matrices,
+                                    au_vector, aus_to_blendshapes,
+                                    sample_expression_aus,
+                                    sample_subject_style)
 
 
 def test_table_matches_model_names(face_model):

@@ -69,7 +69,7 @@ def scan_params(subject: dict,
 
     Returns:
         tuple[dict, dict]: ``synth_params`` (see
-        :mod:`~.synthesis`) and ``aus`` (from
+        :mod:`~.shape`) and ``aus`` (from
         :func:`~.facs.sample_expression_aus`).
     """
     aus = sample_expression_aus(
