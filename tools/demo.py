@@ -49,12 +49,11 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from train import set_dataloader_defaults  # noqa: E402  (tools/train.py)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO_CONFIGS = osp.join(ROOT, 'configs', 'demo')
 CLASSES = ('anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')
 
 
-def _cfg(name: str) -> str:
-    return osp.join(DEMO_CONFIGS, name + '.py')
+def _cfg(name: str, method: str = 'smile_vlm') -> str:
+    return osp.join(ROOT, 'configs', method, name + '.py')
 
 
 #: The runs, in table order. ``probe_of``: a linear probe of that run's
@@ -93,11 +92,11 @@ RUNS = {
         evaluation='linear probe'),
     'mv-ce': dict(
         config=_cfg('mv-ce_resnet18-w16_scratch_1xb32-40e_'
-                    'synthetic-fer3d-3view-normal-96px'),
+                    'synthetic-fer3d-3view-normal-96px', 'multiview_ce'),
         method='Multi-view CE baseline', supervision='full (labels)',
         evaluation='classifier'),
     'smile-vlm-4d': dict(
-        config=_cfg('smile-vlm_resnet18-w16_scratch_1xb8-20e_'
+        config=_cfg('smile-vlm_resnet18-w16_scratch_1xb16-20e_'
                     'synthetic-fer4d-3view-64px-4f'),
         method='SMILE-VLM 4D', supervision='weak (label prompts)',
         evaluation='zero-shot'),

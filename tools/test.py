@@ -189,6 +189,10 @@ def enable_tta(cfg, args):
                 'or ends in PackInputs, not one of '
                 f'{[t["type"] for t in pipeline]}; add `tta_model` and '
                 '`tta_pipeline` to the config')
+    # The Runner gives the top-level data_preprocessor to the wrapper; the
+    # wrapped model needs it too (its input channels follow the renders).
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 

@@ -20,8 +20,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     # Reseed the distributed sampler every epoch.
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    # Off by default. View-aware: draws (V, C, H, W) and (T, V, C, H, W) inputs, and plain
-    # (C, H, W) images of zoo configs; tools/test.py --show-dir enables it.
+    # Off by default. View-aware: draws (V, C, H, W) and (T, V, C, H, W)
+    # inputs, and plain (C, H, W) images of zoo configs; tools/test.py
+    # --show-dir enables it.
     visualization=dict(type='MultiViewVisualizationHook', enable=False),
     # Collects the samples that data sets with skip_broken=True left out
     # (all workers and ranks), keeps all-skipped batches from the model and

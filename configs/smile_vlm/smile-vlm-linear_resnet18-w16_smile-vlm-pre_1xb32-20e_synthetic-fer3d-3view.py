@@ -5,10 +5,16 @@ _base_ = [
 ]
 
 model = dict(
-    predict_mode='head',
+    _delete_=True,
+    type='MultiViewClassifier',
+    # The vision side of the pre-trained model.
+    backbone=_base_.model.backbone,
+    neck=_base_.model.neck,
+    projector=_base_.model.projector,
+    view_fusion=_base_.model.view_fusion,
+    temporal_fusion=_base_.model.temporal_fusion,
+    temporal_fusion_order=_base_.model.temporal_fusion_order,
     freeze=True,
-    # The text tower is not used by loss_cls.
-    text_encoder=None,
     head=dict(
         type='LinearClsHead',
         num_classes=6,

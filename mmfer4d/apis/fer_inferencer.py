@@ -64,6 +64,9 @@ class FERInferencer:
         self.cfg = cfg
         init_default_scope(cfg.get('default_scope', None) or 'mmfer4d')
         from mmfer4d.registry import MODELS
+        # As mmengine's Runner does: the data-set config's preprocessor
+        # (its rendered modalities set the model's input channels).
+        cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
         model = MODELS.build(cfg.model)
         meta = {}
         if checkpoint is not None:

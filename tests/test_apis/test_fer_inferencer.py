@@ -225,7 +225,9 @@ def smile_vlm_checkpoint(tmp_path_factory):
     from mmengine.registry import init_default_scope
     init_default_scope('mmfer4d')
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(SMILE_VLM_CONFIG).model)
+    cfg = Config.fromfile(SMILE_VLM_CONFIG)
+    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(cfg.model)
     path = tmp_path_factory.mktemp('ckpt') / 'smile_vlm_random.pth'
     state = model.state_dict()
     torch.save(dict(state_dict=state,

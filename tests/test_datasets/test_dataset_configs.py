@@ -45,7 +45,10 @@ def test_config_builds(tmp_path, name):
                 'test_pipeline', 'train_dataloader', 'val_dataloader',
                 'test_dataloader', 'val_evaluator', 'test_evaluator'):
         assert key in cfg, key
-    assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, ))
+    # Micro-expressions report UF1 / UAR (MERMetric), the others accuracy.
+    expected = dict(type='MERMetric') if name == 'fourdme' else dict(
+        type='Accuracy', topk=(1, ))
+    assert cfg.val_evaluator == expected
     assert cfg.train_dataloader.dataset.type == cfg.dataset_type
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader].collate_fn == dict(

@@ -133,8 +133,15 @@ def test_format_confusion_aligns_rows(demo):
     assert lines[3].split() == ['fear', '1', '3']
 
 
-@pytest.mark.parametrize('name', sorted(
-    glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py'))))
+DEMO_CONFIGS = sorted({
+    path
+    for spec in _load_tool('demo').RUNS.values()
+    for path in (spec['config'], spec.get('full')) if path
+})
+
+
+@pytest.mark.parametrize(
+    'name', DEMO_CONFIGS, ids=[osp.basename(p) for p in DEMO_CONFIGS])
 def test_demo_configs_build(name):
     """Every demo config builds its model and its data sets."""
     from mmengine.registry import init_default_scope
@@ -151,16 +158,18 @@ def test_demo_configs_build(name):
         return
     model_cfg = cfg.model.copy()
     model_cfg.pop('init_cfg', None)
+    # As mmengine's Runner does: the data-set config's preprocessor.
+    model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     assert model.num_classes == 6
+    # depth (1) + normal (3) channels, or normals only
+    channels = 3 if '-normal-' in name else 4
+    assert model.in_channels == channels
     for field in ('train_dataloader', 'test_dataloader'):
         ds_cfg = cfg[field].dataset.copy()
         ds_cfg.update(num_subjects=5)
         dataset = DATASETS.build(ds_cfg)
         assert len(dataset) > 0
         sample = dataset[0]
-        # depth (1) + normal (3) channels, or normals only
-        channels = 3 if '-normal-' in name else 4
         assert sample['inputs'].shape[-3:] == (channels, cfg.img_size,
                                                cfg.img_size)
-        assert cfg.model.backbone.in_channels == channels

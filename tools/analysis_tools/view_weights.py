@@ -73,6 +73,8 @@ def main(argv=None):
     from mmengine.runner import Runner
 
     from mmfer4d.registry import MODELS
+    # As mmengine's Runner does: the data-set config's preprocessor.
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     model = MODELS.build(cfg.model)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu')

@@ -1,28 +1,20 @@
 # Bosphorus, 6 emotions (E_* scans), 10-fold subject-independent CV.
 # Point data_root at the folder holding bs000/ ... bs104/.
+_base_ = ['./multiview_render.py']
 dataset_type = 'BosphorusDataset'
 data_root = 'data/Bosphorus/'
 
 train_pipeline = [
     dict(type='LoadMeshFromFile'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
     dict(type='LoadMeshFromFile'),
-    dict(type='NormalizeFace'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

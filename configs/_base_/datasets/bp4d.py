@@ -2,31 +2,25 @@
 # and task, 10-fold subject-independent CV. The 3D layout is configurable:
 # see BP4DDataset for frame_pattern / au_pattern (per-frame AU labels from
 # the shipped 'AUCoding/AU_OCC/{subject}_{task}.csv').
+# Validation and test take the middle frame of each segment (the same
+# frames every time); training a random frame per segment.
+_base_ = ['./multiview_render.py']
 dataset_type = 'BP4DDataset'
 data_root = 'data/BP4D/'
 
 train_pipeline = [
     dict(type='SampleFrames', num_frames=8, mode='uniform'),
     dict(type='LoadMeshSequence'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
-    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='SampleFrames', num_frames=8, mode='uniform', test_mode=True),
     dict(type='LoadMeshSequence'),
-    dict(type='NormalizeFace'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

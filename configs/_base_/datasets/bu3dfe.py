@@ -4,29 +4,21 @@
 # for another draw; the papers do not list their 60) or a list of ids.
 # classes=7 adds neutral. Point data_root at the folder holding F0001/ ...
 # M0044/.
+_base_ = ['./multiview_render.py']
 dataset_type = 'BU3DFEDataset'
 data_root = 'data/BU-3DFE/'
 
 train_pipeline = [
     dict(type='LoadMeshFromFile'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
     dict(type='LoadMeshFromFile'),
-    dict(type='NormalizeFace'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

@@ -1,31 +1,25 @@
 # BU-4DFE, 6 expressions, one sample per sequence (8 frames sampled
 # uniformly), 10-fold subject-independent CV. Point data_root at the folder
 # holding F001/ ... M043/; set bnd_root for the landmark tree.
+# Validation and test take the middle frame of each segment (the same
+# frames every time); training a random frame per segment.
+_base_ = ['./multiview_render.py']
 dataset_type = 'BU4DFEDataset'
 data_root = 'data/BU-4DFE/'
 
 train_pipeline = [
     dict(type='SampleFrames', num_frames=8, mode='uniform'),
     dict(type='LoadMeshSequence'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
-    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='SampleFrames', num_frames=8, mode='uniform', test_mode=True),
     dict(type='LoadMeshSequence'),
-    dict(type='NormalizeFace'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

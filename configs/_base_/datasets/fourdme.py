@@ -1,31 +1,27 @@
 # 4DME micro-expressions, 5 classes, leave-one-subject-out. Frames are
 # sampled from onset to offset by SampleFrames. See FourDMEDataset for the
 # label CSV (ann_file) and frame_pattern.
+_base_ = ['./multiview_render.py']
 dataset_type = 'FourDMEDataset'
 data_root = 'data/4DME/'
 
 train_pipeline = [
-    dict(type='SampleFrames', num_frames=8, mode='uniform'),
+    dict(type='SampleFrames', num_frames=8, mode='onset_offset'),
     dict(type='LoadMeshSequence'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
-    dict(type='SampleFrames', num_frames=8, mode='uniform'),
-    dict(type='LoadMeshSequence'),
-    dict(type='NormalizeFace'),
     dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+        type='SampleFrames',
+        num_frames=8,
+        mode='onset_offset',
+        test_mode=True),
+    dict(type='LoadMeshSequence'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(
@@ -64,5 +60,7 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='Accuracy', topk=(1, ))
+# UF1 and UAR, as the micro-expression literature reports them (pooled
+# over the LOSO folds by tools/kfold.py), and accuracy.
+val_evaluator = dict(type='MERMetric')
 test_evaluator = val_evaluator

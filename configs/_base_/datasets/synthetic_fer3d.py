@@ -4,28 +4,20 @@
 # common BU-3DFE protocol), 10-fold subject-independent CV. Needs no data:
 # the face model ships with the package (MMFER4D_ICT_FACE_MODEL or
 # face_model= name another npz).
+_base_ = ['./multiview_render.py']
 dataset_type = 'SyntheticFER3D'
 
 train_pipeline = [
     dict(type='SynthesizeFaceMesh'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
     dict(type='SynthesizeFaceMesh'),
-    dict(type='NormalizeFace'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

@@ -2,30 +2,22 @@
 # on the fly from the ICT-FaceKit model and FACS, 100 subjects x 6
 # expressions, 100 frames each (8 sampled uniformly), 10-fold
 # subject-independent CV.
+_base_ = ['./multiview_render.py']
 dataset_type = 'SyntheticFER4D'
 
 train_pipeline = [
     dict(type='SampleFrames', num_frames=8, mode='uniform'),
     dict(type='SynthesizeFaceSequence'),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.train_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 test_pipeline = [
     dict(type='SampleFrames', num_frames=8, mode='uniform', test_mode=True),
     dict(type='SynthesizeFaceSequence'),
-    dict(type='NormalizeFace'),
-    dict(
-        type='RenderMultiView',
-        views=('front', 'left', 'right'),
-        size=112,
-        modalities=('depth', 'normal')),
-    dict(type='PackMultiViewInputs'),
+    *_base_.test_mesh_steps,
+    _base_.render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

@@ -1,20 +1,15 @@
-# SMILE-VLM (Behzad, arXiv 2506.01203): ResNet-50 shared by all views,
-# depth + normal renders (4 channels), CLIP ViT-B/32 text tower (locked).
-# Variants in this folder swap the backbone; leaf configs set `classes`.
+# SMILE-VLM (Behzad, arXiv 2506.01203): ResNet-50 shared by all views, CLIP
+# ViT-B/32 text tower (locked). Variants in this folder swap the backbone;
+# leaf configs set `classes`. The input channels follow the rendered
+# modalities of the data-set config (its `data_preprocessor`).
 model = dict(
     type='SMILEVLM',
-    data_preprocessor=dict(
-        type='MultiViewDataPreprocessor',
-        # depth (1) + normal (3): map 0..255 to about -1..1.
-        mean=[127.5] * 4,
-        std=[127.5] * 4),
     backbone=dict(
         type='ResNet',
         depth=50,
-        in_channels=4,
         out_indices=(3, ),
-        # To start from ImageNet / own weights (the 3-channel stem then
-        # does not load; a warning names it):
+        # To start from ImageNet / own weights (with 4-channel renders the
+        # 3-channel stem does not load; a warning names it):
         # init_cfg=dict(type='Pretrained', checkpoint='PATH_OR_URL',
         #               prefix='backbone.'),
     ),
@@ -43,19 +38,20 @@ model = dict(
     prompt_family='default',
     intensity_aware_prompts=False,
     text_source='label',
-    # The Barlow-form losses sum over the D diagonal terms (about D at
-    # init); a weight of about 6 / D puts them on the scale of loss_vl, so
-    # that no term dominates the summed gradient (all three then fall).
-    loss_mv=dict(
-        type='MultiViewBarlowTwinsLoss', lambd=5e-3, loss_weight=0.0125),
-    loss_cmr=dict(
-        type='CrossModalRedundancyLoss', lambd=5e-3, loss_weight=0.0125),
-    loss_vl=dict(
-        type='VisionLanguageContrastiveLoss',
-        init_temperature=0.07,
-        max_logit_scale=100.0,
-        learnable=True,
-        loss_weight=1.0),
-    vl_fused_weight=1.0,
-    vl_view_weight=1.0,
-    predict_mode='zero_shot')
+    head=dict(
+        type='SMILEVLMHead',
+        # The Barlow-form losses sum over the D diagonal terms (about D at
+        # init); a weight of about 6 / D puts them on the scale of loss_vl,
+        # so that no term dominates the summed gradient (all three fall).
+        loss_mv=dict(
+            type='MultiViewBarlowTwinsLoss', lambd=5e-3, loss_weight=0.0125),
+        loss_cmr=dict(
+            type='CrossModalRedundancyLoss', lambd=5e-3, loss_weight=0.0125),
+        loss_vl=dict(
+            type='VisionLanguageContrastiveLoss',
+            init_temperature=0.07,
+            max_logit_scale=100.0,
+            learnable=True,
+            loss_weight=1.0),
+        vl_fused_weight=1.0,
+        vl_view_weight=1.0))

@@ -5,6 +5,5 @@ model = dict(
         _delete_=True,
         type='ConvNeXt',
         arch='tiny',
-        in_channels=4,
         drop_path_rate=0.1,
         gap_before_final_norm=True))

@@ -8,7 +8,6 @@ model = dict(
         type='ResNet',
         depth=18,
         base_channels=16,
-        in_channels=4,
         out_indices=(3, )),
     projector=dict(out_channels=128, hid_channels=256),
     view_fusion=dict(
@@ -18,5 +17,5 @@ model = dict(
         text_cfg_overrides=dict(
             layers=2, width=128, heads=4, context_length=32)),
     # ~6 / D for D = 128 (see smile_vlm.py).
-    loss_mv=dict(loss_weight=0.05),
-    loss_cmr=dict(loss_weight=0.05))
+    head=dict(
+        loss_mv=dict(loss_weight=0.05), loss_cmr=dict(loss_weight=0.05)))

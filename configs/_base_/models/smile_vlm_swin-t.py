@@ -6,7 +6,6 @@ model = dict(
         type='SwinTransformer',
         arch='tiny',
         img_size=224,
-        in_channels=4,
         drop_path_rate=0.2,
         # 112 px renders give last-stage maps smaller than the window.
         pad_small_map=True))

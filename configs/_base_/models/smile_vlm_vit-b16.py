@@ -7,7 +7,6 @@ model = dict(
         arch='b',
         img_size=224,
         patch_size=16,
-        in_channels=4,
         drop_path_rate=0.1,
         # (N*V, C) class token; MultiViewNeck also takes 'featmap' / 'raw'.
         out_type='cls_token'))

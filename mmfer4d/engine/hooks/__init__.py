@@ -1,10 +1,10 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .multiview_visualization_hook import MultiViewVisualizationHook
-from .pseudo_label_hook import (PseudoLabelHook, cluster_accuracy,
+from .pseudo_label_hook import (PseudoLabelHook, PseudoLabelStore,
                                 match_clusters_to_prompts)
 from .skipped_sample_hook import SkippedSampleHook
 
 __all__ = [
-    'PseudoLabelHook', 'cluster_accuracy', 'match_clusters_to_prompts',
+    'PseudoLabelHook', 'PseudoLabelStore', 'match_clusters_to_prompts',
     'MultiViewVisualizationHook', 'SkippedSampleHook'
 ]

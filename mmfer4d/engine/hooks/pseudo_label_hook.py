@@ -7,7 +7,7 @@ prompt by a Hungarian assignment on centroid-prompt cosine similarity, and
 the matched classes become the samples' pseudo-labels (Behzad, arXiv
 2506.01203, self-supervised text source).
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -19,36 +19,65 @@ from mmengine.model import is_model_wrapper
 from scipy.optimize import linear_sum_assignment
 from torch.utils.data import DataLoader, Dataset
 
+from mmfer4d.evaluation.metrics.clustering_metric import cluster_accuracy
 from mmfer4d.registry import HOOKS
 
+#: Key of the pseudo-labels in an mmengine checkpoint.
+CHECKPOINT_KEY = 'pseudo_labels'
 
-def cluster_accuracy(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Clustering accuracy under the best one-to-one cluster→class map.
 
-    ``ACC = max_m (1/N) sum_i [gt_i = m(pred_i)]`` with ``m`` found by the
-    Hungarian algorithm on the contingency table (Yang et al. 2010).
+class PseudoLabelStore:
+    """Pseudo-labels by ``sample_idx``, owned by :class:`PseudoLabelHook`.
 
     Args:
-        pred (np.ndarray): Cluster ids ``(N,)``.
-        gt (np.ndarray): Class ids ``(N,)``.
-
-    Returns:
-        float: Accuracy in [0, 1] (0 for empty inputs).
-
-    Raises:
-        ValueError: If the lengths differ.
+        num_classes (int, optional): Labels must lie in
+            ``[-1, num_classes)`` (-1: none). Defaults to None (checked
+            when set).
     """
-    pred = np.asarray(pred, dtype=np.int64).ravel()
-    gt = np.asarray(gt, dtype=np.int64).ravel()
-    if pred.shape != gt.shape:
-        raise ValueError(f'pred has {pred.size} entries but gt {gt.size}')
-    if pred.size == 0:
-        return 0.0
-    size = int(max(pred.max(), gt.max())) + 1
-    table = np.zeros((size, size), dtype=np.int64)
-    np.add.at(table, (pred, gt), 1)
-    rows, cols = linear_sum_assignment(-table)
-    return float(table[rows, cols].sum()) / pred.size
+
+    def __init__(self, num_classes: Optional[int] = None):
+        self.num_classes = num_classes
+        self._labels: Dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def update(self, sample_idx: Iterable[int],
+               labels: Iterable[int]) -> None:
+        """Set the labels of ``sample_idx`` (other samples keep theirs).
+
+        Raises:
+            ValueError: If the lengths differ or a label is out of range.
+        """
+        sample_idx = torch.as_tensor(list(sample_idx), dtype=torch.long)
+        labels = torch.as_tensor(labels, dtype=torch.long).flatten()
+        if sample_idx.numel() != labels.numel():
+            raise ValueError(f'{sample_idx.numel()} sample indices but '
+                             f'{labels.numel()} labels')
+        high = self.num_classes
+        if labels.numel() and (labels.min() < -1 or
+                               (high is not None and labels.max() >= high)):
+            raise ValueError(f'pseudo-labels must be in [-1, {high}), got '
+                             f'[{int(labels.min())}, {int(labels.max())}]')
+        self._labels.update(zip(sample_idx.tolist(), labels.tolist()))
+
+    def lookup(self, sample_idx: Iterable[int]) -> torch.Tensor:
+        """Labels ``(N,)`` of ``sample_idx``, -1 where none."""
+        return torch.tensor([self._labels.get(int(i), -1) for i in sample_idx],
+                            dtype=torch.long)
+
+    def state_dict(self) -> Dict[str, torch.Tensor]:
+        """``sample_idx`` and ``labels`` as ``(M,)`` int64 tensors."""
+        keys = sorted(self._labels)
+        return dict(
+            sample_idx=torch.tensor(keys, dtype=torch.long),
+            labels=torch.tensor([self._labels[k] for k in keys],
+                                dtype=torch.long))
+
+    def load_state_dict(self, state: Dict[str, torch.Tensor]) -> None:
+        """Replace the labels by those of :meth:`state_dict`."""
+        self._labels = {}
+        self.update(state['sample_idx'].tolist(), state['labels'])
 
 
 def match_clusters_to_prompts(centroids: np.ndarray,
@@ -96,16 +125,27 @@ class _PipelineView(Dataset):
 
 @HOOKS.register_module()
 class PseudoLabelHook(Hook):
-    """Fill :class:`SMILEVLM`'s pseudo-label buffer before set epochs.
+    """Pseudo-labels for :class:`SMILEVLM` with ``text_source='pseudo'``.
 
-    Before every epoch ``e >= start_epoch`` with ``(e - start_epoch) %
-    interval == 0``, the hook runs the model in eval mode over
-    ``runner.train_dataloader.dataset`` (in index order, through
+    **Update.** Before every epoch ``e >= start_epoch`` with
+    ``(e - start_epoch) % interval == 0``, the hook runs the model in eval
+    mode over ``runner.train_dataloader.dataset`` (in index order, through
     ``pipeline`` when given, e.g. the test-time pipeline without random
     augmentation, else through the dataset's own pipeline), clusters the
-    fused embeddings with k-means (scikit-learn, seeded), matches clusters to
-    class prompts (:func:`match_clusters_to_prompts`) and stores the matched
-    classes by ``sample_idx``. Rank 0's labels are broadcast to all ranks.
+    fused embeddings with k-means (scikit-learn, seeded), matches clusters
+    to class prompts (:func:`match_clusters_to_prompts`) and keeps the
+    matched classes in its :attr:`store` by ``sample_idx``. Rank 0's
+    labels are broadcast to all ranks.
+
+    **Use.** Before every training iteration the hook attaches to each data
+    sample of the batch its label as the data field ``pseudo_label``
+    (``(1,)`` int64, -1 before the first update), which the model reads.
+    This happens in the main process, so data-loader workers never see the
+    store.
+
+    **Checkpoints.** The store is saved under the checkpoint key
+    ``'pseudo_labels'`` and restored when a checkpoint is loaded or
+    resumed.
 
     Logged to the message hub (and the logger): ``train/pseudo_cluster_acc``
     (Hungarian-matched clustering accuracy vs. ground truth) and
@@ -123,8 +163,8 @@ class PseudoLabelHook(Hook):
         n_init (int): k-means restarts. Defaults to 10.
 
     Raises:
-        ValueError: If ``interval < 1``, or the data set has fewer samples
-            than classes.
+        ValueError: If ``interval < 1``, the data set has fewer samples
+            than classes, or a training sample has no ``sample_idx``.
         TypeError: If the model lacks the pseudo-label interface.
     """
 
@@ -147,6 +187,7 @@ class PseudoLabelHook(Hook):
         self.num_workers = num_workers
         self.seed = seed
         self.n_init = n_init
+        self.store = PseudoLabelStore()
         self.last_metrics: Dict[str, float] = {}
 
     def _due(self, epoch: int) -> bool:
@@ -156,6 +197,42 @@ class PseudoLabelHook(Hook):
     def before_train_epoch(self, runner) -> None:
         if self._due(runner.epoch):
             self.update(runner)
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Optional[dict] = None) -> None:
+        """Attach ``pseudo_label`` to every data sample of the batch."""
+        if data_batch is None:
+            return
+        samples = data_batch.get('data_samples') if isinstance(
+            data_batch, dict) else None
+        if not samples:
+            raise ValueError('PseudoLabelHook needs data samples with '
+                             '`sample_idx` in the training batches')
+        self.attach(samples)
+
+    def attach(self, data_samples: Sequence) -> None:
+        """Set ``pseudo_label`` ``(1,)`` of every sample from the store.
+
+        Raises:
+            ValueError: If a sample has no ``sample_idx`` in its metainfo.
+        """
+        indices = []
+        for i, ds in enumerate(data_samples):
+            if 'sample_idx' not in ds.metainfo:
+                raise ValueError('PseudoLabelHook needs `sample_idx` in the '
+                                 f'metainfo of data sample {i}')
+            indices.append(int(ds.metainfo['sample_idx']))
+        for ds, label in zip(data_samples, self.store.lookup(indices)):
+            ds.set_field(label.view(1), 'pseudo_label', field_type='data')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint[CHECKPOINT_KEY] = self.store.state_dict()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if CHECKPOINT_KEY in checkpoint:
+            self.store.load_state_dict(checkpoint[CHECKPOINT_KEY])
 
     @torch.no_grad()
     def extract(self, model, dataset,
@@ -214,7 +291,7 @@ class PseudoLabelHook(Hook):
         """Recompute and store the pseudo-labels (see the class doc)."""
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        for attr in ('set_pseudo_labels', 'class_text_embeddings'):
+        for attr in ('class_text_embeddings', 'num_classes'):
             if not hasattr(model, attr):
                 raise TypeError(f'PseudoLabelHook needs a model with '
                                 f'`{attr}` (SMILEVLM), got {type(model)}')
@@ -234,7 +311,8 @@ class PseudoLabelHook(Hook):
         labels = torch.from_numpy(self.assign(embs, class_emb))
         # Ranks may see different augmentations: everyone uses rank 0's.
         broadcast(labels, src=0)
-        model.set_pseudo_labels(torch.from_numpy(indices), labels)
+        self.store.num_classes = model.num_classes
+        self.store.update(indices.tolist(), labels)
 
         known = gts >= 0
         metrics = {}

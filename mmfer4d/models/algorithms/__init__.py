@@ -1,4 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .base_multi_view_model import BaseMultiViewModel
+from .multi_view_classifier import MultiViewClassifier
 from .smile_vlm import SMILEVLM
 
-__all__ = ['SMILEVLM']
+__all__ = ['BaseMultiViewModel', 'MultiViewClassifier', 'SMILEVLM']

@@ -39,16 +39,20 @@ class MultiViewDataPreprocessor(BaseDataPreprocessor):
         std (Sequence[float], optional): Per-channel std. Defaults to None.
         modality_mean_std (dict, optional): ``{modality: (mean, std)}``.
             Defaults to None.
-        modalities (Sequence[str], optional): Modalities of the inputs when
-            the data samples do not say. Defaults to None.
+        modalities (Sequence[str], optional): The rendered modalities, in
+            :class:`RenderMultiView`'s order: the statistics when the data
+            samples do not say, and :attr:`num_channels` (the model's input
+            channels). Samples rendered otherwise are an error.
+            Defaults to None.
         non_blocking (bool): Non-blocking host-to-device copies.
             Defaults to False.
 
     Raises:
         ValueError: If both ``mean``/``std`` and ``modality_mean_std`` are
             given, only one of ``mean``/``std``, an unknown modality, a
-            statistics length not matching the channels, or samples of
-            different shapes or modalities in one batch.
+            statistics length not matching the channels, samples of
+            different shapes or modalities in one batch, or samples
+            rendered with other modalities than ``modalities``.
     """
 
     def __init__(self,
@@ -67,6 +71,11 @@ class MultiViewDataPreprocessor(BaseDataPreprocessor):
             for name, ms in modality_mean_std.items()
         }
         self.modalities = None if modalities is None else tuple(modalities)
+        unknown = [m for m in self.modalities or ()
+                   if m not in MODALITY_CHANNELS]
+        if unknown:
+            raise ValueError(f'unknown modalities {unknown}; known: '
+                             f'{sorted(MODALITY_CHANNELS)}')
         if mean is not None:
             mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
             std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
@@ -77,7 +86,26 @@ class MultiViewDataPreprocessor(BaseDataPreprocessor):
             self.register_buffer('std', std_t.view(-1, 1, 1), False)
         else:
             self.mean = self.std = None
+        if self.mean is not None and self.modalities is not None and \
+                self.mean.shape[0] != self.num_channels:
+            raise ValueError(f'mean/std have {self.mean.shape[0]} values but '
+                             f'modalities {self.modalities} have '
+                             f'{self.num_channels} channels')
         self._cache = {}
+
+    @property
+    def num_channels(self) -> Optional[int]:
+        """Channels ``C`` of the inputs, when known before any batch.
+
+        The sum of :data:`MODALITY_CHANNELS` over ``modalities``, else the
+        length of ``mean``, else None. Models read it to build their
+        backbone for the rendered modalities.
+        """
+        if self.modalities is not None:
+            return sum(MODALITY_CHANNELS[m] for m in self.modalities)
+        if self.mean is not None:
+            return int(self.mean.shape[0])
+        return None
 
     @staticmethod
     def _check_modality(name, mean_std) -> Tuple[list, list]:
@@ -114,7 +142,14 @@ class MultiViewDataPreprocessor(BaseDataPreprocessor):
                     raise ValueError('one batch mixes modalities '
                                      f'{sorted(found)}')
                 if found:
-                    modalities = found.pop()
+                    rendered = found.pop()
+                    if modalities is not None and rendered != modalities:
+                        raise ValueError(
+                            f'the data preprocessor was built for '
+                            f'modalities {modalities} but the samples are '
+                            f'rendered as {rendered}: set the same '
+                            '`modalities` in both')
+                    modalities = rendered
             if modalities is None:
                 raise ValueError(
                     'modality_mean_std needs the modalities of the inputs: '

@@ -1,4 +1,5 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .multi_view_projection_head import MultiViewProjectionHead
+from .smile_vlm_head import SMILEVLMHead
 
-__all__ = ['MultiViewProjectionHead']
+__all__ = ['MultiViewProjectionHead', 'SMILEVLMHead']

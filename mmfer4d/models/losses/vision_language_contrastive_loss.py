@@ -1,7 +1,7 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """Symmetric InfoNCE between face embeddings and expression prompts."""
 import math
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -72,6 +72,10 @@ class VisionLanguageContrastiveLoss(nn.Module):
     sums over ranks and DDP averages, so gradients equal the single-process
     ones; ranks may hold different batch sizes.
 
+    The parts follow open_clip's ``ClipLoss``: :meth:`get_ground_truth`
+    (the targets ``q``), :meth:`get_logits` (``l``, also used for zero-shot
+    prediction) and :meth:`forward` (gather, then cross-entropy both ways).
+
     Args:
         init_temperature (float): Initial temperature ``1 / s``.
             Defaults to 0.07.
@@ -119,6 +123,53 @@ class VisionLanguageContrastiveLoss(nn.Module):
         return torch.clamp(
             self.logit_scale, max=math.log(self.max_logit_scale)).exp()
 
+    def get_ground_truth(self,
+                         labels: Optional[torch.Tensor],
+                         num_samples: int,
+                         device: Optional[torch.device] = None,
+                         dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Target distribution ``q`` ``(N, N)`` of the logits' rows.
+
+        The multi-positive targets of :func:`contrastive_targets` (the
+        identity without labels), the counterpart of open_clip
+        ``ClipLoss.get_ground_truth``.
+
+        Args:
+            labels (torch.Tensor, optional): Class indices ``(N,)`` of the
+                (gathered) batch.
+            num_samples (int): ``N``, used when ``labels`` is None.
+            device (torch.device, optional): Device of the result.
+            dtype (torch.dtype): Floating type. Defaults to float32.
+
+        Returns:
+            torch.Tensor: ``(N, N)``, rows sum to 1.
+        """
+        return contrastive_targets(labels, num_samples, device, dtype)
+
+    @staticmethod
+    def get_logits(visual: torch.Tensor, text: torch.Tensor,
+                   logit_scale: Union[torch.Tensor, float]
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Scaled cosine similarities of L2-normalised embeddings.
+
+        ``l_ij = s v_i . t_j`` as in open_clip ``ClipLoss.get_logits``;
+        nothing is gathered here (the loss gathers before calling it), so
+        zero-shot prediction reuses it on a local batch against class
+        prompts.
+
+        Args:
+            visual (torch.Tensor): Normalised visual embeddings ``(N, D)``.
+            text (torch.Tensor): Normalised text embeddings ``(M, D)``.
+            logit_scale (Tensor | float): ``s``, e.g.
+                :meth:`get_logit_scale`.
+
+        Returns:
+            tuple[Tensor, Tensor]: logits per visual embedding ``(N, M)``
+            and per text embedding ``(M, N)`` (its transpose).
+        """
+        logits_per_visual = logit_scale * visual @ text.T
+        return logits_per_visual, logits_per_visual.T
+
     def forward(self,
                 visual: torch.Tensor,
                 text: torch.Tensor,
@@ -162,19 +213,20 @@ class VisionLanguageContrastiveLoss(nn.Module):
         text = all_gather_cat(F.normalize(text, dim=-1))
         if labels is not None:
             labels = all_gather_cat(labels.to(visual.device), grad=False)
-        targets = contrastive_targets(
+        targets = self.get_ground_truth(
             labels, text.shape[0], device=text.device, dtype=text.dtype)
 
         scale = self.get_logit_scale()
         views = visual.unbind(dim=1) if visual.dim() == 3 else (visual, )
         loss = 0.
         for view in views:
-            logits = scale * view @ text.T
+            logits_per_visual, logits_per_text = self.get_logits(
+                view, text, scale)
             # follow the logits' dtype, which autocast may have changed
-            targets = targets.to(logits.dtype)
+            targets = targets.to(logits_per_visual.dtype)
             loss = loss + 0.5 * (
-                F.cross_entropy(logits, targets) +
-                F.cross_entropy(logits.T, targets))
+                F.cross_entropy(logits_per_visual, targets) +
+                F.cross_entropy(logits_per_text, targets))
         return self.loss_weight * loss / len(views)
 
     def extra_repr(self) -> str:

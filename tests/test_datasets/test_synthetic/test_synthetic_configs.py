@@ -19,7 +19,10 @@ CONFIG_DIR = osp.join(
 def test_config_builds(name, loader):
     init_default_scope('mmfer4d')
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name + '.py'))
-    assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, ))
+    # Micro-expressions report UF1 / UAR (MERMetric), the others accuracy.
+    expected = dict(type='MERMetric') if name == 'synthetic_mer4d' else dict(
+        type='Accuracy', topk=(1, ))
+    assert cfg.val_evaluator == expected
     for key in ('train_dataloader', 'val_dataloader'):
         ds = cfg[key].dataset
         assert (ds.fold, ds.num_folds, ds.seed) == (0, 10, 0)

@@ -4,24 +4,52 @@ import types
 import numpy as np
 import pytest
 import torch
+from mmengine.dataset import pseudo_collate
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from mmfer4d.engine.hooks import (PseudoLabelHook, cluster_accuracy,
+from mmfer4d.engine.hooks import (PseudoLabelHook, PseudoLabelStore,
                                   match_clusters_to_prompts)
+from mmfer4d.engine.hooks import pseudo_label_hook
+from mmfer4d.evaluation import cluster_accuracy
 from mmfer4d.registry import HOOKS, MODELS
 
 CLASSES = ('anger', 'happiness', 'sadness')
 
 
-def test_cluster_accuracy():
+def test_cluster_accuracy_is_the_metric_one():
+    # One implementation: the clustering metric's (which refuses empty
+    # inputs; the hook only scores samples with a ground truth).
+    assert pseudo_label_hook.cluster_accuracy is cluster_accuracy
     gt = np.array([0, 0, 1, 1, 2, 2])
     assert cluster_accuracy(np.array([2, 2, 0, 0, 1, 1]), gt) == 1.0
     assert cluster_accuracy(np.array([0, 0, 0, 1, 1, 1]), gt) == 4 / 6
-    assert cluster_accuracy(np.array([], int), np.array([], int)) == 0.0
+    with pytest.raises(ValueError):
+        cluster_accuracy(np.array([], int), np.array([], int))
     with pytest.raises(ValueError):
         cluster_accuracy(np.array([0]), gt)
+
+
+def test_store_by_sample_idx():
+    store = PseudoLabelStore(num_classes=4)
+    assert len(store) == 0
+    store.update([0, 1, 2, 3], [3, 2, 1, 0])
+    assert store.lookup([3, 0, 9]).tolist() == [0, 3, -1]
+    store.update([10], [1])  # others keep theirs
+    assert len(store) == 5 and store.lookup([10, 0]).tolist() == [1, 3]
+    with pytest.raises(ValueError, match='pseudo-labels'):
+        store.update([0], [7])
+    with pytest.raises(ValueError, match='pseudo-labels'):
+        store.update([0], [-2])
+    with pytest.raises(ValueError, match='labels'):
+        store.update([0, 1], [1])
+    # The state is plain tensors (a weights_only checkpoint).
+    state = store.state_dict()
+    assert state['sample_idx'].tolist() == [0, 1, 2, 3, 10]
+    fresh = PseudoLabelStore()
+    fresh.load_state_dict(state)
+    assert fresh.lookup([0, 3, 10]).tolist() == [3, 0, 1]
 
 
 def test_match_clusters_to_prompts_is_a_permutation():
@@ -101,16 +129,16 @@ def model():
             text_source='pseudo'))
 
 
-def test_hook_fills_buffer_and_logs_accuracy(model):
+def test_hook_fills_store_and_logs_accuracy(model):
     dataset = ToyDataset()
     hook = HOOKS.build(dict(type='PseudoLabelHook', interval=2, n_init=4))
     runner = fake_runner(model.train(), dataset, epoch=1)
     hook.before_train_epoch(runner)  # epoch 1: not due
-    assert model.pseudo_labels.numel() == 0
+    assert len(hook.store) == 0
     runner.epoch = 2
     hook.before_train_epoch(runner)
     assert model.training  # restored after the eval pass
-    labels = model.get_pseudo_labels(range(len(dataset)))
+    labels = hook.store.lookup(range(len(dataset)))
     assert (labels >= 0).all() and (labels < 3).all()
     # Separable groups: one label per group, three different labels.
     groups = labels.view(3, -1)
@@ -134,7 +162,51 @@ def test_hook_with_pipeline(model):
     hook = PseudoLabelHook(pipeline=[pipeline], batch_size=5, n_init=2)
     hook.update(fake_runner(model, dataset))
     assert calls == list(range(9))
-    assert (model.get_pseudo_labels(range(9)) >= 0).all()
+    assert (hook.store.lookup(range(9)) >= 0).all()
+
+
+def test_hook_attaches_labels_that_the_model_trains_on(model):
+    dataset = ToyDataset(per_class=3)
+    hook = PseudoLabelHook(n_init=2)
+    runner = fake_runner(model, dataset)
+    batch = pseudo_collate([dataset[i] for i in (0, 4, 8)])
+    # Before the first update: every sample has the label -1 (no text).
+    hook.before_train_iter(runner, 0, batch)
+    assert [ds.pseudo_label.tolist() for ds in batch['data_samples']] == \
+        [[-1]] * 3
+    hook.before_train_epoch(runner)
+    hook.before_train_iter(runner, 0, batch)
+    attached = [int(ds.pseudo_label) for ds in batch['data_samples']]
+    assert attached == hook.store.lookup([0, 4, 8]).tolist()
+    assert min(attached) >= 0
+    # The model reads them: its text labels are the pseudo-labels.
+    data = model.data_preprocessor(batch, True)
+    assert model.text_labels(data['data_samples'],
+                             torch.device('cpu')).tolist() == attached
+    losses = model(**data, mode='loss')
+    assert losses['loss_vl'].item() > 0
+    # A training sample without sample_idx cannot get its label.
+    bad = dict(batch, data_samples=[DataSample().set_gt_label(0)])
+    with pytest.raises(ValueError, match='sample_idx'):
+        hook.before_train_iter(runner, 0, bad)
+
+
+def test_store_survives_a_checkpoint_round_trip(model, tmp_path):
+    hook = PseudoLabelHook(n_init=2)
+    runner = fake_runner(model, ToyDataset(per_class=3))
+    hook.update(runner)
+    checkpoint = dict(state_dict={})
+    hook.before_save_checkpoint(runner, checkpoint)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save(checkpoint, path)
+    loaded = torch.load(path, weights_only=True)
+    fresh = PseudoLabelHook()
+    fresh.after_load_checkpoint(runner, loaded)
+    assert torch.equal(
+        fresh.store.lookup(range(9)), hook.store.lookup(range(9)))
+    # A checkpoint without pseudo-labels leaves the store as it is.
+    fresh.after_load_checkpoint(runner, dict(state_dict={}))
+    assert len(fresh.store) == 9
 
 
 def test_hook_errors(model):

@@ -1,62 +1,24 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-import copy
+import os.path as osp
+import sys
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
-from mmpretrain.structures import DataSample
 
-from mmfer4d.registry import MODELS
-
-CLASSES = ('anger', 'happiness', 'sadness', 'neutral')
-TINY_TEXT = dict(
-    type='OpenCLIPTextEncoder',
-    text_cfg_overrides=dict(layers=1, width=64, heads=2, context_length=16))
-
-
-def tiny_cfg(**overrides):
-    cfg = dict(
-        type='SMILEVLM',
-        data_preprocessor=dict(
-            type='MultiViewDataPreprocessor',
-            mean=[127.5] * 4,
-            std=[127.5] * 4),
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            base_channels=8,
-            in_channels=4,
-            out_indices=(3, )),
-        projector=dict(
-            type='MultiViewProjectionHead', out_channels=16, hid_channels=32),
-        view_fusion=dict(type='LearnableViewWeightFusion', num_views=3),
-        text_encoder=TINY_TEXT,
-        classes=CLASSES)
-    cfg.update(overrides)
-    return copy.deepcopy(cfg)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tiny_multi_view import (assert_all_grads, build_model,  # noqa: E402
+                             samples)
 
 
 def build(**overrides):
-    init_default_scope('mmfer4d')
-    torch.manual_seed(0)
-    return MODELS.build(tiny_cfg(**overrides))
+    return build_model('SMILEVLM', **overrides)
 
 
-def samples(n=6, labels=None):
-    labels = labels if labels is not None else [i % 4 for i in range(n)]
-    return [
-        DataSample(metainfo=dict(sample_idx=i, intensity=i % 5 -
-                                 1)).set_gt_label(lab)
-        for i, lab in enumerate(labels)
-    ]
-
-
-def assert_all_grads(model):
-    missing = [
-        n for n, p in model.named_parameters()
-        if p.requires_grad and p.grad is None
-    ]
-    assert not missing, missing
+def pseudo(data_samples, labels):
+    """Attach pseudo-labels as PseudoLabelHook does."""
+    for ds, lab in zip(data_samples, labels):
+        ds.set_field(torch.tensor([lab]), 'pseudo_label')
+    return data_samples
 
 
 @pytest.fixture(scope='module')
@@ -64,7 +26,7 @@ def model():
     return build()
 
 
-def test_tensor_mode_shapes(model):
+def test_tensor_mode_and_errors(model):
     fused, per_view = model(torch.randn(2, 3, 4, 32, 32), mode='tensor')
     assert fused.shape == (2, 16) and per_view.shape == (2, 3, 16)
     assert model.projector.in_channels == 64  # inferred: 8 * 8
@@ -88,7 +50,7 @@ def test_loss_mode_label_text(model):
     assert model.text_encoder.proj.weight.grad is not None
     assert all(not p.requires_grad
                for p in model.text_encoder.tower.parameters())
-    assert model.loss_vl.logit_scale.grad is not None
+    assert model.head.loss_vl.logit_scale.grad is not None
 
 
 def test_loss_through_data_preprocessor(model):
@@ -107,11 +69,11 @@ def test_per_view_weight_enters_loss_vl(model):
     x, ds = torch.randn(6, 3, 4, 32, 32), samples()
     values = []
     for weight in (0.0, 1.0):
-        model.vl_view_weight = weight
+        model.head.vl_view_weight = weight
         model._generator.manual_seed(0)
         torch.manual_seed(1)
         values.append(model(x, ds, mode='loss')['loss_vl'])
-    model.vl_view_weight = 1.0
+    model.head.vl_view_weight = 1.0
     assert not torch.isclose(values[0], values[1])
 
 
@@ -122,33 +84,61 @@ def test_text_source_none_only_multiview():
     losses['loss_mv'].backward()
     # The unused text side is locked; everything else trains.
     assert not any(p.requires_grad for p in m.text_encoder.parameters())
+    assert m.head.loss_vl is None and m.head.loss_cmr is None
     assert_all_grads(m)
 
 
-def test_pseudo_text_source_uses_buffer():
+def test_pseudo_text_source_reads_the_data_samples():
     m = build(text_source='pseudo')
     x = torch.randn(4, 3, 4, 32, 32)
-    # No pseudo-labels yet: zero text losses that still touch everything.
-    losses = m(x, samples(4), mode='loss')
+    # No pseudo-labels yet (-1): zero text losses that still touch
+    # everything.
+    losses = m(x, pseudo(samples(4), [-1] * 4), mode='loss')
     assert losses['loss_vl'].item() == 0.0
     sum(losses.values()).backward()
     assert_all_grads(m)
-    m.set_pseudo_labels([0, 1, 2, 3], [3, 2, 1, 0])
-    assert m.get_pseudo_labels([3, 0, 9]).tolist() == [0, 3, -1]
+    # A single labelled sample is still too few for the contrastive loss.
+    losses = m(x, pseudo(samples(4), [2, -1, -1, -1]), mode='loss')
+    assert losses['loss_vl'].item() == 0.0
     m.zero_grad()
-    losses = m(x, samples(4), mode='loss')
+    # The pseudo-labels, not the ground truth, choose the prompts.
+    ds = pseudo(samples(4), [3, 2, 1, 0])
+    assert m.text_labels(ds, x.device).tolist() == [3, 2, 1, 0]
+    losses = m(x, ds, mode='loss')
     assert losses['loss_vl'].item() > 0
     sum(losses.values()).backward()
     assert_all_grads(m)
-    # The buffer survives a checkpoint round trip into a fresh model.
-    fresh = build(text_source='pseudo')
-    fresh.load_state_dict(m.state_dict())
-    assert fresh.get_pseudo_labels([0, 3]).tolist() == [3, 0]
-    with pytest.raises(ValueError, match='pseudo-labels'):
-        m.set_pseudo_labels([0], [7])
-    ds = [DataSample().set_gt_label(0) for _ in range(4)]
-    with pytest.raises(ValueError, match='sample_idx'):
-        m(x, ds, mode='loss')
+    # Without PseudoLabelHook there is no label to read: a clear error.
+    with pytest.raises(ValueError, match='pseudo_label'):
+        m(x, samples(4), mode='loss')
+
+
+def test_prompt_generator_is_saved_and_restored(model):
+    state = model.state_dict()
+    assert '_extra_state' in state
+    labels = torch.tensor([0, 1, 2, 3] * 4)
+    first = model.sample_prompts(labels, samples(16))
+    # A fresh model loaded from the checkpoint draws the same prompts next.
+    fresh = build()
+    fresh.load_state_dict(state)
+    model.load_state_dict(state)
+    assert torch.equal(
+        model.sample_prompts(labels, samples(16)),
+        fresh.sample_prompts(labels, samples(16)))
+    assert first.shape == (16, )
+
+
+def test_checkpoint_of_the_single_class_model_loads():
+    m = build()
+    state = m.state_dict()
+    # The former layout: losses at the top level, a pseudo-label buffer.
+    state['loss_vl.logit_scale'] = state.pop(
+        'head.loss_vl.logit_scale') + 1.0
+    fresh = build()
+    missing, unexpected = fresh.load_state_dict(state, strict=False)
+    assert not missing and not unexpected
+    assert torch.isclose(fresh.head.loss_vl.logit_scale,
+                         m.head.loss_vl.logit_scale + 1.0)
 
 
 def test_predict_zero_shot(model):
@@ -162,10 +152,11 @@ def test_predict_zero_shot(model):
         assert ds.embedding.shape == (16, )
         assert ds.gt_label.item() in range(4)
     # Zero-shot scores follow the ensembled class prompts.
-    fused, _ = model(torch.randn(2, 3, 4, 32, 32))
     class_emb = model.class_text_embeddings()
     assert class_emb.shape == (4, 16)
     assert torch.allclose(class_emb.norm(dim=-1), torch.ones(4))
+    assert model(torch.randn(2, 3, 4, 32, 32), mode='predict')[0].get(
+        'gt_label') is None
 
 
 def test_zero_shot_picks_the_closest_prompt(model):
@@ -179,34 +170,6 @@ def test_zero_shot_picks_the_closest_prompt(model):
     finally:
         model.extract_feat = orig
     assert [d.pred_label.item() for d in out] == [2, 0]
-
-
-def test_head_mode_fine_tune_and_predict():
-    head = dict(type='LinearClsHead', num_classes=4, in_channels=16)
-    m = build(predict_mode='head', head=head, text_encoder=None)
-    losses = m(torch.randn(4, 3, 4, 32, 32), samples(4), mode='loss')
-    assert set(losses) == {'loss_cls'}
-    losses['loss_cls'].backward()
-    assert_all_grads(m)
-    assert m.backbone.conv1.weight.grad is not None
-    m.eval()
-    out = m(torch.randn(2, 3, 4, 32, 32), mode='predict')
-    assert out[0].pred_score.shape == (4, ) and out[0].embedding.shape == (
-        16, )
-
-
-def test_linear_probe_freezes_all_but_head():
-    head = dict(type='LinearClsHead', num_classes=4, in_channels=16)
-    m = build(predict_mode='head', head=head, freeze=True)
-    trainable = {n for n, p in m.named_parameters() if p.requires_grad}
-    assert trainable == {'head.fc.weight', 'head.fc.bias'}
-    m.train()
-    assert not m.backbone.training and m.head.training
-    running = m.backbone.bn1.running_mean.clone()
-    losses = m(torch.randn(4, 3, 4, 32, 32), samples(4), mode='loss')
-    losses['loss_cls'].backward()
-    assert_all_grads(m)
-    assert torch.equal(running, m.backbone.bn1.running_mean)
 
 
 @pytest.mark.parametrize('order', ['before', 'after'])
@@ -225,26 +188,21 @@ def test_4d_inputs(order):
     assert out[0].pred_score.shape == (4, )
 
 
-def test_4d_orders_differ():
-    x = torch.randn(2, 3, 3, 4, 32, 32)
-    cfg = dict(
-        temporal_fusion=dict(type='AttentionTemporalFusion'),
-        view_fusion=dict(type='AttentionViewFusion'))
-    a = build(temporal_fusion_order='before', **cfg).eval()
-    b = build(temporal_fusion_order='after', **cfg).eval()
-    b.load_state_dict(a.state_dict())
-    assert not torch.allclose(a(x)[0], b(x)[0])
-    assert torch.allclose(a(x)[1], b(x)[1])
-
-
 def test_config_errors():
     with pytest.raises(ValueError, match='text_source'):
         build(text_source='captions')
     with pytest.raises(ValueError, match='predict_mode'):
         build(predict_mode='knn')
-    with pytest.raises(ValueError, match='head'):
+    with pytest.raises(ValueError, match='MultiViewClassifier'):
         build(predict_mode='head')
     with pytest.raises(ValueError, match='classes'):
         build(classes=None)
     with pytest.raises(ValueError, match='temporal_fusion_order'):
         build(temporal_fusion_order='middle')
+    with pytest.raises(ValueError, match='text_encoder'):
+        build(text_encoder=None)
+    # Arguments of the single-class model say where they went.
+    with pytest.raises(ValueError, match=r'head\.loss_mv'):
+        build(loss_mv=dict(type='MultiViewBarlowTwinsLoss'))
+    with pytest.raises(ValueError, match='not an argument'):
+        build(predict_mod='zero_shot')

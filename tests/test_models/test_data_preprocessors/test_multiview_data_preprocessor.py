@@ -6,6 +6,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
+from mmpretrain.structures import DataSample
 
 from mmfer4d.datasets.transforms import PackMultiViewInputs
 from mmfer4d.models.data_preprocessors import MultiViewDataPreprocessor
@@ -114,3 +115,29 @@ def test_inside_model_train_and_val_step():
     assert model.weight.item() != 1.0
     preds = model.val_step(_batch())
     assert len(preds) == 2
+
+
+@pytest.mark.parametrize('kwargs,channels', [
+    (dict(modalities=('depth', 'normal')), 4),
+    (dict(modalities=('normal', ), modality_mean_std=dict(
+        normal=(127.5, 127.5))), 3),
+    (dict(mean=[0] * 5, std=[1] * 5), 5),
+    (dict(), None),
+])
+def test_num_channels(kwargs, channels):
+    assert MultiViewDataPreprocessor(**kwargs).num_channels == channels
+
+
+def test_modalities_must_match_the_renders():
+    pre = MultiViewDataPreprocessor(
+        modalities=('normal', ),
+        modality_mean_std=dict(depth=(0, 1), normal=(0, 1)))
+    sample = DataSample(metainfo=dict(modalities=('depth', 'normal')))
+    with pytest.raises(ValueError, match='rendered as'):
+        pre(dict(inputs=[torch.zeros(3, 4, 8, 8, dtype=torch.uint8)],
+                 data_samples=[sample]))
+    with pytest.raises(ValueError, match='unknown modalities'):
+        MultiViewDataPreprocessor(modalities=('depth', 'thermal'))
+    with pytest.raises(ValueError, match='channels'):
+        MultiViewDataPreprocessor(
+            mean=[0] * 4, std=[1] * 4, modalities=('normal', ))

@@ -206,3 +206,29 @@ def test_bad_inputs(visual, text, labels):
     with pytest.raises(ValueError, match='VisionLanguageContrastiveLoss'):
         VisionLanguageContrastiveLoss()(torch.zeros(visual), torch.zeros(text),
                                         labels)
+
+
+def test_get_logits_and_ground_truth_compose_forward():
+    """forward = cross-entropy of get_logits against get_ground_truth, both
+    ways (open_clip ClipLoss's split)."""
+    torch.manual_seed(0)
+    loss = VisionLanguageContrastiveLoss()
+    visual, text = torch.randn(5, 8), torch.randn(5, 8)
+    labels = torch.tensor([0, 1, 0, 2, 1])
+    v = torch.nn.functional.normalize(visual, dim=-1)
+    t = torch.nn.functional.normalize(text, dim=-1)
+    scale = loss.get_logit_scale()
+    per_visual, per_text = loss.get_logits(v, t, scale)
+    assert per_visual.shape == (5, 5) and torch.equal(per_text, per_visual.T)
+    # Hand check of one entry: s * cos(v_1, t_3).
+    assert torch.isclose(per_visual[1, 3], scale * (v[1] * t[3]).sum())
+    q = loss.get_ground_truth(labels, 5)
+    assert torch.equal(q, contrastive_targets(labels, 5))
+    assert torch.equal(loss.get_ground_truth(None, 3), torch.eye(3))
+    expected = 0.5 * (
+        torch.nn.functional.cross_entropy(per_visual, q) +
+        torch.nn.functional.cross_entropy(per_text, q))
+    assert torch.allclose(loss(visual, text, labels), expected)
+    # Zero-shot use: against K class prompts, with a float scale.
+    logits, _ = VisionLanguageContrastiveLoss.get_logits(v, t[:3], 10.0)
+    assert logits.shape == (5, 3)

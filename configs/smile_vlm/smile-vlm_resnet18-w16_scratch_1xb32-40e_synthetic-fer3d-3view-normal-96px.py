@@ -4,41 +4,29 @@
 # changes aimed at what limits held-out accuracy there, the small number
 # of training identities (80):
 # - normal maps only: depth holds the global face shape (identity) more
-#   than the local surface orientation does;
+#   than the local surface orientation does; the backbone's input channels
+#   (3) and the normalisation follow `modalities`;
 # - mesh augmentation against memorising identities: a left-right mirror
 #   (RandomMeshFlip) and a smooth random warp of the face's proportions
 #   (RandomMeshWarp, long waves of up to about 6 mm).
 # Held-out accuracy here: 91.25% with the depth + normal parent config,
 # about 95% with this one (README, Results).
-_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-96px.py']
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_'
+          'synthetic-fer3d-3view-96px.py']
 
 modalities = ('normal', )
-model = dict(
-    data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3),
-    backbone=dict(in_channels=3))
-
-render = dict(
-    type='RenderMultiView',
-    views={{_base_.views}},
-    size={{_base_.img_size}},
-    modalities=modalities,
-    extent_mm={{_base_.extent_mm}},
-    center={{_base_.center}})
+data_preprocessor = dict(modalities=modalities)
+render = dict(_base_.render, modalities=modalities)
 train_pipeline = [
-    dict(type='SynthesizeFaceMesh', with_texture=False),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
+    _base_.synthesize,
+    *_base_.train_mesh_steps,
     dict(type='RandomMeshFlip'),
     dict(type='RandomMeshWarp'),
     render,
-    dict(type='PackMultiViewInputs'),
+    _base_.pack,
 ]
 test_pipeline = [
-    dict(type='SynthesizeFaceMesh', with_texture=False),
-    dict(type='NormalizeFace'),
-    render,
-    dict(type='PackMultiViewInputs'),
-]
+    _base_.synthesize, *_base_.test_mesh_steps, render, _base_.pack]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

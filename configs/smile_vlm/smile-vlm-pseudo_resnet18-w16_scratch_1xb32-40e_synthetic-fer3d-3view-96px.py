@@ -5,7 +5,8 @@
 # Evaluated zero-shot, by clustering accuracy / NMI of the fused embeddings
 # and (tools/demo.py) by a linear probe. Same data, split and schedule as
 # the `make demo` run, with the depth + normal renders of its parent config.
-_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-96px.py']
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_'
+          'synthetic-fer3d-3view-96px.py']
 
 model = dict(text_source='pseudo')
 
@@ -15,7 +16,7 @@ custom_hooks = [
         interval=1,
         num_workers=1,
         # Deterministic renders (no mesh augmentation) for clustering.
-        pipeline={{_base_.test_pipeline}})
+        pipeline=_base_.test_pipeline)
 ]
 
 test_evaluator = [

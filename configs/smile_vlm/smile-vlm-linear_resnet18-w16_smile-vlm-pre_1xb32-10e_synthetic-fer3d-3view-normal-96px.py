@@ -4,15 +4,22 @@
 # embedding (D = 128) trained with cross-entropy on the training subjects.
 # tools/demo.py points `init_cfg.checkpoint` at the checkpoint of the run
 # it has just trained.
-_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-normal-96px.py']
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_'
+          'synthetic-fer3d-3view-normal-96px.py']
 
 max_epochs = 10
 
 model = dict(
-    predict_mode='head',
+    _delete_=True,
+    type='MultiViewClassifier',
+    # The vision side of the pre-trained model.
+    backbone=_base_.model.backbone,
+    neck=_base_.model.neck,
+    projector=_base_.model.projector,
+    view_fusion=_base_.model.view_fusion,
+    temporal_fusion=_base_.model.temporal_fusion,
+    temporal_fusion_order=_base_.model.temporal_fusion_order,
     freeze=True,
-    # The text tower is not used by loss_cls.
-    text_encoder=None,
     head=dict(
         type='LinearClsHead',
         num_classes=6,

@@ -3,16 +3,15 @@
 # before the view fusion) on SyntheticFER4D sequences (neutral -> onset ->
 # apex -> offset -> neutral, 100 frames, six expressions), sized for a
 # 2-core CPU: SampleFrames picks 4 frames from onset to apex, 64 px depth +
-# normal renders of 3 views. Split as in the 3D demo: fold 0 of 5 = 80
-# training and 20 test subjects (480 / 120 sequences).
-_base_ = ['../smile_vlm/smile-vlm_resnet18-w16_scratch_1xb8-20e_synthetic-fer4d-3view.py']
+# normal renders of 3 views, batches of 16. Split as in the 3D demo: fold 0
+# of 5 = 80 training and 20 test subjects (480 / 120 sequences).
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb8-20e_synthetic-fer4d-3view.py']
 
 img_size = 64
 # Framing as in the 3D demo: a 70 mm half-width, cameras orbiting a point
 # 40 mm behind the nose tip.
 extent_mm = 70.0
 center = (0.0, 0.0, -40.0)
-views = ('front', 'left', 'right')
 num_frames = 4
 num_folds = 5
 fold = 0
@@ -23,25 +22,23 @@ model = dict(
     backbone=dict(stem_channels=16),
     neck=dict(type='MultiViewNeck', spatial_grid=2))
 
+render = dict(
+    _base_.render, size=img_size, extent_mm=extent_mm, center=center)
+synthesize = dict(type='SynthesizeFaceSequence', with_texture=False)
 train_pipeline = [
     dict(type='SampleFrames', num_frames=num_frames, mode='onset_apex'),
-    dict(type='SynthesizeFaceSequence', with_texture=False),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal'), extent_mm=extent_mm,
-         center=center),
-    dict(type='PackMultiViewInputs'),
+    synthesize,
+    *_base_.train_mesh_steps,
+    render,
+    _base_.pack,
 ]
 test_pipeline = [
     dict(type='SampleFrames', num_frames=num_frames, mode='onset_apex',
          test_mode=True),
-    dict(type='SynthesizeFaceSequence', with_texture=False),
-    dict(type='NormalizeFace'),
-    dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal'), extent_mm=extent_mm,
-         center=center),
-    dict(type='PackMultiViewInputs'),
+    synthesize,
+    *_base_.test_mesh_steps,
+    render,
+    _base_.pack,
 ]
 
 train_dataloader = dict(

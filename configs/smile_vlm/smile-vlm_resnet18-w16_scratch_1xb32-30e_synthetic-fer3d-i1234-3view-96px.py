@@ -3,7 +3,8 @@
 # of the six expressions; the test reports the
 # accuracy per level (fer/acc_intensity_k). Twice the scans per epoch of the
 # 3-4 protocol (1,920 training, 480 test), for 30 epochs.
-_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_synthetic-fer3d-3view-96px.py']
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_'
+          'synthetic-fer3d-3view-96px.py']
 
 train_dataloader = dict(dataset=dict(intensities=(1, 2, 3, 4)))
 val_dataloader = dict(dataset=dict(intensities=(1, 2, 3, 4)))

@@ -1,4 +1,4 @@
-# SMILE-VLM (Behzad, arXiv 2506.01203): the depth + normal demo config,
+# SMILE-VLM (Behzad, arXiv 2506.01203): the depth + normal CPU demo config,
 # parent of the `make demo` run (`*-3view-normal-96px.py`) and the config
 # of the all-intensity and self-supervised demo runs. The tiny
 # config (ResNet-18, 16 base channels, 2-layer random-init text tower,
@@ -8,7 +8,8 @@
 # SyntheticFER3D, BU-3DFE-style protocol (six expressions, intensities 3-4),
 # one subject-independent split: fold 0 of 5 = 80 training and 20 test
 # subjects (960 / 240 scans). Results: the README.
-_base_ = ['../smile_vlm/smile-vlm_resnet18-w16_scratch_1xb32-20e_synthetic-fer3d-3view.py']
+_base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-20e_'
+          'synthetic-fer3d-3view.py']
 
 img_size = 96
 # Half-width of the renders about the nose tip, mm: brows to chin fill the
@@ -18,7 +19,6 @@ extent_mm = 70.0
 # the face's depth: orbiting the nose tip itself swings the far cheek out
 # of a 45-degree view.
 center = (0.0, 0.0, -40.0)
-views = ('front', 'left', 'right')
 num_folds = 5
 fold = 0
 max_epochs = 40
@@ -32,24 +32,12 @@ model = dict(
     backbone=dict(stem_channels=16),
     neck=dict(type='MultiViewNeck', spatial_grid=3))
 
+render = dict(
+    _base_.render, size=img_size, extent_mm=extent_mm, center=center)
 # Depth and normals need no texture: skip drawing it.
-train_pipeline = [
-    dict(type='SynthesizeFaceMesh', with_texture=False),
-    dict(type='NormalizeFace'),
-    dict(type='RandomMeshAugment'),
-    dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal'), extent_mm=extent_mm,
-         center=center),
-    dict(type='PackMultiViewInputs'),
-]
-test_pipeline = [
-    dict(type='SynthesizeFaceMesh', with_texture=False),
-    dict(type='NormalizeFace'),
-    dict(type='RenderMultiView', views=views, size=img_size,
-         modalities=('depth', 'normal'), extent_mm=extent_mm,
-         center=center),
-    dict(type='PackMultiViewInputs'),
-]
+synthesize = dict(type='SynthesizeFaceMesh', with_texture=False)
+train_pipeline = [synthesize, *_base_.train_mesh_steps, render, _base_.pack]
+test_pipeline = [synthesize, *_base_.test_mesh_steps, render, _base_.pack]
 
 # One worker renders fast enough for the model on 2 cores.
 train_dataloader = dict(
