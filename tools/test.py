@@ -191,9 +191,9 @@ def enable_tta(cfg, args):
                 '`tta_pipeline` to the config')
     # The Runner gives the top-level data_preprocessor to the wrapper; the
     # wrapped model needs it too (its input channels follow the renders).
-    if cfg.get('data_preprocessor') is not None:
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    from mmfer4d.models.utils import model_cfg_with_preprocessor
+    cfg.model = ConfigDict(**cfg.tta_model,
+                           module=model_cfg_with_preprocessor(cfg))
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 

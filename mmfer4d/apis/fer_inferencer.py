@@ -63,11 +63,8 @@ class FERInferencer:
             copy.deepcopy(config)
         self.cfg = cfg
         init_default_scope(cfg.get('default_scope', None) or 'mmfer4d')
-        from mmfer4d.registry import MODELS
-        # As mmengine's Runner does: the data-set config's preprocessor
-        # (its rendered modalities set the model's input channels).
-        cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-        model = MODELS.build(cfg.model)
+        from mmfer4d.models.utils import build_model_from_cfg
+        model = build_model_from_cfg(cfg)
         meta = {}
         if checkpoint is not None:
             ckpt = load_checkpoint(model, checkpoint, map_location='cpu')

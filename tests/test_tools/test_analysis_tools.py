@@ -1,6 +1,5 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """tools/analysis_tools: FLOPs, confusion matrix, t-SNE, view weights."""
-import glob
 import importlib.util
 import json
 import os.path as osp
@@ -213,8 +212,9 @@ def test_get_flops_per_sample_and_per_view(tmp_path, capsys):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     init_default_scope('mmfer4d')
-    from mmfer4d.registry import MODELS
-    backbone = MODELS.build(Config.fromfile(SMILE_VLM_CONFIG).model).backbone
+    from mmfer4d.models.utils import build_model_from_cfg
+    backbone = build_model_from_cfg(
+        Config.fromfile(SMILE_VLM_CONFIG)).backbone
     hand = _conv_multiply_adds(backbone, torch.zeros(1, 4, 32, 32))
     assert hand <= v3['flops_per_view'] <= 1.02 * hand
     # per sample = views x per view + what neck, projection and fusion add
@@ -228,8 +228,10 @@ def test_get_flops_per_sample_and_per_view(tmp_path, capsys):
 
 
 def test_get_flops_of_a_sequence(tmp_path):
-    config = sorted(glob.glob(
-        osp.join(REPO, 'configs', 'smile_vlm', '*synthetic-fer4d*.py')))[0]
+    # the 4D sibling of SMILE_VLM_CONFIG (same backbone)
+    config = osp.join(
+        REPO, 'configs', 'smile_vlm',
+        'smile-vlm_resnet18-w16_scratch_1xb8-20e_synthetic-fer4d-3view.py')
     seq = _flops(tmp_path, 'seq',
                  [config, '--input-shape', '4', '3', '4', '32', '32'])
     scan = _flops(tmp_path, 'scan',

@@ -193,8 +193,8 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmfer4d'))
-    from mmfer4d.registry import MODELS
-    model = MODELS.build(cfg.model)
+    from mmfer4d.models.utils import build_model_from_cfg
+    model = build_model_from_cfg(cfg)
     try:
         if args.input_shape:
             inputs = torch.zeros(1, *args.input_shape)

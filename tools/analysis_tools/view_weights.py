@@ -72,10 +72,8 @@ def main(argv=None):
     init_default_scope(cfg.get('default_scope', 'mmfer4d'))
     from mmengine.runner import Runner
 
-    from mmfer4d.registry import MODELS
-    # As mmengine's Runner does: the data-set config's preprocessor.
-    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    model = MODELS.build(cfg.model)
+    from mmfer4d.models.utils import build_model_from_cfg
+    model = build_model_from_cfg(cfg)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu')
     batches = []

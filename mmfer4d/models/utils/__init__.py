@@ -1,4 +1,8 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .build import build_model_from_cfg, model_cfg_with_preprocessor
 from .distributed import (all_gather_cat, all_reduce_with_grad, get_world_size)
 
-__all__ = ['all_gather_cat', 'all_reduce_with_grad', 'get_world_size']
+__all__ = [
+    'all_gather_cat', 'all_reduce_with_grad', 'get_world_size',
+    'build_model_from_cfg', 'model_cfg_with_preprocessor'
+]
