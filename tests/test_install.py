@@ -34,7 +34,6 @@ from tiny_fer_helpers import (SMILE_VLM_CONFIG,  # noqa: E402
 CONFIG_NAME = osp.relpath(SMILE_VLM_CONFIG, osp.join(REPO, 'configs'))
 
 
-
 def _checkout_files():
     """The checkout's files as git sees them: tracked, and untracked but
     not ignored (what a commit would hold)."""

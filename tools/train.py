@@ -22,7 +22,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 # mmfer4d's allow-listed checkpoint loaders, for every path and URL prefix,
-# also when the config does not import mmfer4d itself.
+# also when the config does not import mmfer4d itself; and before any
+# config is read, so that `_base_` may name `mmfer4d::...`.
 import mmfer4d  # noqa: F401
 
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -181,8 +182,6 @@ def merge_args(cfg, args):
 def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
-    # Before any config is read: lets ``_base_`` name ``mmfer4d::...``.
-    import mmfer4d  # noqa: F401
     cfg = merge_args(Config.fromfile(args.config), args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -7,7 +7,6 @@ import pickle
 import sys
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 

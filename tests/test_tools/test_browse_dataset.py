@@ -19,8 +19,8 @@ def _tool():
     return module
 
 
-def test_every_view_modality_and_the_class_are_labelled(tmp_path,
-                                                         monkeypatch):
+def test_every_view_modality_and_the_class_are_labelled(
+        tmp_path, monkeypatch):
     tool = _tool()
     figures = []
     draw = tool.draw_sample
