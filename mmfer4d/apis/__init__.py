@@ -1,5 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-from .fer_inferencer import FERInferencer, save_views
+from .fer_inferencer import (FERInferencer, draw_views, save_views,
+                             shown_frame)
 from .kfold import (aggregate_folds, config_num_folds, describe_protocol,
                     fold_has_checkpoint, fold_is_done, fold_work_dir,
                     format_kfold_markdown, iter_dataset_cfgs,
@@ -12,7 +13,8 @@ from .kfold_pretrain import (PretrainLeakError, checkpoint_keys,
 from .kfold_runner import run_kfold, write_summary
 
 __all__ = [
-    'FERInferencer', 'save_views', 'aggregate_folds', 'config_num_folds',
+    'FERInferencer', 'draw_views', 'save_views', 'shown_frame',
+    'aggregate_folds', 'config_num_folds',
     'describe_protocol', 'fold_has_checkpoint', 'fold_is_done',
     'fold_work_dir', 'format_kfold_markdown', 'iter_dataset_cfgs',
     'leaderboard_values', 'pool_predictions', 'run_fold', 'set_fold',
