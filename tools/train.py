@@ -25,6 +25,7 @@ from mmengine.runner import Runner
 # also when the config does not import mmfer4d itself; and before any
 # config is read, so that `_base_` may name `mmfer4d::...`.
 import mmfer4d  # noqa: F401
+from mmfer4d.apis.kfold_logging import CONFIG_RECORDS, build_runner
 
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -88,6 +89,11 @@ def parse_args(argv=None):
     # torch.distributed.launch passes --local-rank (torch>=2.0) or
     # --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='print the whole config and the hook order on the console too '
+        '(by default they go to the log file only)')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -183,10 +189,17 @@ def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
+    if args.verbose:
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+            Runner.from_cfg(cfg)
     else:
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg, quiet=True, records=CONFIG_RECORDS)
+        log_file = next((h.baseFilename for h in runner.logger.handlers
+                         if hasattr(h, 'baseFilename')), runner.log_dir)
+        runner.logger.info(
+            f'Config ({len(cfg.pretty_text.splitlines())} lines) and hook '
+            f'order: in {log_file} and the config in {runner.work_dir} '
+            '(--verbose prints them here)')
     runner.train()
 
 
