@@ -11,6 +11,7 @@ from .kfold_pretrain import (PretrainLeakError, checkpoint_keys,
                              last_checkpoint, pretrained_checkpoint_key,
                              read_pretrain_record, set_pretrained_checkpoint)
 from .kfold_runner import run_kfold, write_summary
+from .web_demo import FERWebDemo
 
 __all__ = [
     'FERInferencer', 'draw_views', 'save_views', 'shown_frame',
@@ -21,5 +22,5 @@ __all__ = [
     'split_subjects', 'KFoldProgress', 'build_runner', 'PretrainLeakError',
     'checkpoint_keys', 'last_checkpoint', 'pretrained_checkpoint_key',
     'read_pretrain_record', 'set_pretrained_checkpoint', 'run_kfold',
-    'write_summary'
+    'write_summary', 'FERWebDemo'
 ]
