@@ -329,7 +329,7 @@ class FERInferencer(BaseInferencer):
             try:
                 out.append(dict(show_file=save_views(
                     pred['data']['inputs'], row, show_dir, i,
-                    frame_inds=_frame_inds(pred))))
+                    frame_inds=_frame_inds(pred), **_view_meta(pred))))
             except Exception as err:  # noqa: BLE001 - a picture only
                 out.append(dict(show_error=_error_text(err)))
         return out
@@ -434,6 +434,17 @@ def _frame_inds(pred: dict):
     return None
 
 
+def _view_meta(pred: dict) -> dict:
+    """``modalities`` and ``view_names`` of a packed input, from the
+    metainfo ``PackMultiViewInputs`` wrote (None when absent)."""
+    from mmfer4d.visualization.multiview_grid import view_labels
+    sample = (pred.get('data') or {}).get('data_samples')
+    modalities = None if sample is None else sample.get('modalities')
+    angles = None if sample is None else sample.get('view_angles')
+    return dict(modalities=None if modalities is None else list(modalities),
+                view_names=None if angles is None else view_labels(angles))
+
+
 def shown_frame(result: dict, num_frames: int,
                 frame_inds: Optional[Sequence[int]] = None) -> tuple:
     """Which frame of an input a picture shows, and its file.
@@ -464,52 +475,55 @@ def shown_frame(result: dict, num_frames: int,
                      f'{len(name)})')
 
 
-def draw_views(inputs: torch.Tensor, result: dict,
-               frame_inds: Optional[Sequence[int]] = None):
+def draw_views(inputs: torch.Tensor,
+               result: dict,
+               frame_inds: Optional[Sequence[int]] = None,
+               modalities: Optional[Sequence[str]] = None,
+               view_names: Optional[Sequence[str]] = None):
     """A figure of the rendered views of one input with its prediction.
+
+    One column per view, one row per modality
+    (:func:`~mmfer4d.visualization.draw_multiview_grid`).
 
     Args:
         inputs (torch.Tensor): ``(V, C, H, W)`` or ``(T, V, C, H, W)``
-            uint8: views, channels (1 for depth, 3 for normals or colour;
-            the first channel of other stacks), height, width, and for a
-            sequence frames first (the frame :func:`shown_frame` names is
-            drawn).
+            uint8: views, channels (the rendered modalities concatenated),
+            height, width, and for a sequence frames first (the frame
+            :func:`shown_frame` names is drawn).
         result (dict): A row with ``input``, ``pred_class`` and
             ``pred_score`` (top score, 0-1).
         frame_inds (Sequence[int], optional): See :func:`shown_frame`.
+        modalities (Sequence[str], optional): The modalities in the
+            channel axis (the samples' ``modalities`` metainfo). Defaults to
+            None (grey for 1 channel, colour for 3, else channel by
+            channel).
+        view_names (Sequence[str], optional): Column titles. Defaults to
+            ``view 0``, ``view 1``, ...
 
     Returns:
-        matplotlib.figure.Figure: One panel per view, the title naming the
-        shown file and the prediction.
+        matplotlib.figure.Figure: The title names the shown file and the
+        prediction.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    views = inputs.detach().cpu().numpy()
-    num_frames = views.shape[0] if views.ndim == 5 else 1
+    from mmfer4d.visualization.multiview_grid import draw_multiview_grid
+    views = inputs.detach().cpu()
+    num_frames = views.shape[0] if views.dim() == 5 else 1
     t, _, title = shown_frame(result, num_frames, frame_inds)
-    if views.ndim == 5:
+    if views.dim() == 5:
         views = views[t]
-    num = views.shape[0]
-    fig = Figure(figsize=(2.5 * num, 2.9), dpi=100)
-    FigureCanvasAgg(fig)
-    for v in range(num):
-        ax = fig.add_subplot(1, num, v + 1)
-        img = views[v]
-        if img.shape[0] == 3:
-            ax.imshow(np.transpose(img, (1, 2, 0)))
-        else:
-            ax.imshow(img[0], cmap='gray')
-        ax.set_axis_off()
     conf = result.get('pred_score') or 0.0
-    fig.suptitle(f'{title}: {result["pred_class"]} ({100 * conf:.1f}%)')
-    return fig
+    return draw_multiview_grid(
+        views, modalities=modalities, view_names=view_names,
+        title=f'{title}: {result["pred_class"]} ({100 * conf:.1f}%)',
+        panel_size=2.2)
 
 
 def save_views(inputs: torch.Tensor,
                result: dict,
                show_dir: str,
                index: int,
-               frame_inds: Optional[Sequence[int]] = None) -> str:
+               frame_inds: Optional[Sequence[int]] = None,
+               modalities: Optional[Sequence[str]] = None,
+               view_names: Optional[Sequence[str]] = None) -> str:
     """Save :func:`draw_views` of one input as PNG.
 
     Args:
@@ -517,13 +531,13 @@ def save_views(inputs: torch.Tensor,
         result (dict): See :func:`draw_views`.
         show_dir (str): Output folder (created).
         index (int): Input index, part of the file name.
-        frame_inds (Sequence[int], optional): See :func:`shown_frame`.
+        frame_inds, modalities, view_names: See :func:`draw_views`.
 
     Returns:
         str: The PNG path, ``{show_dir}/{index:04d}_{stem}.png`` with the
         stem of the shown file.
     """
-    fig = draw_views(inputs, result, frame_inds)
+    fig = draw_views(inputs, result, frame_inds, modalities, view_names)
     num_frames = inputs.shape[0] if inputs.dim() == 5 else 1
     _, path, _ = shown_frame(result, num_frames, frame_inds)
     os.makedirs(show_dir, exist_ok=True)

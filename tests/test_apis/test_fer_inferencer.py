@@ -341,3 +341,28 @@ def test_smile_vlm_classifies_an_exported_mesh(synthetic_face_wrl,
         proc.stdout
     pngs = list(vis.glob('*.png'))
     assert len(pngs) == 1 and pngs[0].read_bytes()[:4] == b'\x89PNG'
+
+
+def test_pictures_label_views_and_modalities(tmp_path):
+    """``show_dir`` pictures: one column per view (named by its angle), one
+    row per modality, from the metainfo the pipeline packed."""
+    from mmfer4d.apis import draw_views
+    from mmfer4d.apis.fer_inferencer import _view_meta
+    good = _mesh(tmp_path)
+    inferencer = FERInferencer(_config(tmp_path))
+    chunk, = inferencer.preprocess([good])
+    pred, = inferencer.forward(chunk)
+    meta = _view_meta(pred)
+    assert meta['modalities'] == ['depth']
+    assert [n.split(' ')[0] for n in meta['view_names']] == ['front', 'left']
+    row, = inferencer.postprocess([pred], [None])
+    fig = draw_views(pred['data']['inputs'], row, None, **meta)
+    assert len(fig.axes) == 2
+    assert [ax.get_title() for ax in fig.axes] == meta['view_names']
+    assert fig.axes[0].get_ylabel() == 'depth'
+    assert fig._suptitle.get_text().startswith(
+        f'face.obj: {row["pred_class"]} (')
+    # Two modalities of a 4-channel stack: two rows.
+    views = torch.zeros(2, 4, 8, 8, dtype=torch.uint8)
+    fig = draw_views(views, row, None, ['depth', 'normal'], ['a', 'b'])
+    assert [ax.get_ylabel() for ax in fig.axes] == ['depth', '', 'normal', '']
