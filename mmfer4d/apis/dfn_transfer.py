@@ -204,7 +204,8 @@ def run_transfer(work_dir: str,
             checkpoint=backbone_ckpt, config=osp.relpath(SOURCE_CONFIG, ROOT),
             task='expression (6 classes, cross-entropy)',
             epochs=source_epochs, wall_s=out['wall_s'],
-            accuracy=out['metrics'].get('accuracy/top1'))
+            accuracy=out['metrics'].get('fer/top1',
+                                        out['metrics'].get('accuracy/top1')))
     elif not osp.isfile(backbone_ckpt):
         raise FileNotFoundError(
             f'run_transfer: backbone checkpoint {backbone_ckpt} not found')

@@ -5,6 +5,7 @@ from typing import Optional
 import torch
 from mmengine.model import BaseModule
 from torch import nn
+from torch.nn import functional as F
 
 from mmfer4d.registry import MODELS
 
@@ -91,6 +92,14 @@ class AdapterBlock(BaseModule):
         if x.shape[dim] != self.channels:
             raise ValueError(f'AdapterBlock of width {self.channels} got '
                              f'shape {tuple(x.shape)}')
+        if x.dim() == 4:
+            # The same projections as 1 x 1 convolutions: no channels-last
+            # copies of the map are made (and kept for backward).
+            h = F.conv2d(x, self.down.weight[:, :, None, None],
+                         self.down.bias)
+            h = F.conv2d(self.act(h), self.up.weight[:, :, None, None],
+                         self.up.bias)
+            return x + self.dropout(h)
         h = _to_channels_last(x, dim)
         h = self.dropout(self.up(self.act(self.down(h))))
         return x + _from_channels_last(h, dim)

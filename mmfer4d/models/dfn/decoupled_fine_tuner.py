@@ -179,15 +179,13 @@ class DecoupledFineTuner(BaseModel):
     @torch.no_grad()
     def _feature_channels(self) -> int:
         """Width ``C_K`` of the pooled features the head reads."""
-        if self.side is not None:
-            return self.side.out_channels
-        was_training = self.backbone.training
-        self.backbone.eval()
+        was_training = self.training
+        self.eval()
         try:
-            out = self.backbone(self._probe_input())
+            out = self.image_features(self._probe_input())
         finally:
-            self.backbone.train(was_training)
-        return int(self.neck.pool(out).shape[-1])
+            self.train(was_training)
+        return int(out.shape[-1])
 
     def init_weights(self) -> None:
         """Initialise, refusing a ``Pretrained`` backbone ``init_cfg``

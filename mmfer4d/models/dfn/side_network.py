@@ -152,9 +152,12 @@ class SideNetwork(BaseModule):
             if c != self.channels[k]:
                 raise ValueError(f'hidden state {k} has {c} channels, the '
                                  f'side network expects {self.channels[k]}')
-            prev = torch.zeros_like(h) if side is None else \
-                self._transition(k, side, h)
-            side = adapter(gate(h, prev))
+            if side is None:
+                # s_0 = 0: the fusion is g * h (no zero tensor kept).
+                fused = gate.gate * h
+            else:
+                fused = gate(h, self._transition(k, side, h))
+            side = adapter(fused)
         if self.out_norm is not None:
             dim = channel_dim_of(side)
             side = self.out_norm(side.movedim(dim, -1)).movedim(-1, dim)

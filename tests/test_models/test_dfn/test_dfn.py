@@ -79,6 +79,11 @@ def test_adapter_block_is_down_gelu_up_residual():
     x = torch.randn(4, 6)
     ref = x + block.up(F.gelu(block.down(x)))
     assert torch.allclose(block(x), ref)
+    # Feature maps: the same projections at every position.
+    maps = torch.randn(2, 6, 3, 4)
+    ref = maps + block.up(F.gelu(block.down(maps.movedim(1, -1)))).movedim(
+        -1, 1)
+    assert torch.allclose(block(maps), ref, atol=1e-6)
     with pytest.raises(ValueError, match='width 6'):
         block(torch.randn(4, 5))
 
@@ -237,6 +242,13 @@ def test_dfn_on_vit_blocks():
     out = m(x, mode='predict')
     assert out[0].pred_score.shape == (4, )
     assert out[0].embedding.shape == (32, )
+
+
+@pytest.mark.parametrize('type', ['DecoupledFineTuner', 'FullFineTuner'])
+def test_head_width_follows_the_neck(type):
+    m = build(type, neck=dict(type='MultiViewNeck', spatial_grid=2))
+    assert m.feat_channels == 64 * 4 and m.head.fc.in_features == 256
+    assert m(torch.randn(2, 3, 3, 64, 64)).shape == (2, 256)
 
 
 def test_layer_options_choose_the_tapped_layers():
