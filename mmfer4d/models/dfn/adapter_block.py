@@ -51,6 +51,12 @@ class AdapterBlock(BaseModule):
             to 1e-2 (IISAN).
         dropout (float): Dropout on the up-projection's output (our
             addition; IISAN builds one and does not use it). Defaults to 0.
+        kernel_size (int): For feature maps only: a depthwise
+            ``k x k`` convolution in the bottleneck after the activation,
+            so the side network can mix neighbouring positions (our
+            addition for CNN backbones; IISAN's token adapters act per
+            token). Defaults to 1 (none, as IISAN). Token and vector inputs
+            ignore it.
         init_cfg (dict, optional): Defaults to None.
 
     Raises:
@@ -63,8 +69,12 @@ class AdapterBlock(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  init_std: float = 1e-2,
                  dropout: float = 0.0,
+                 kernel_size: int = 1,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError('AdapterBlock kernel_size must be a positive '
+                             f'odd number, got {kernel_size}')
         if channels < 1 or down_channels < 1:
             raise ValueError('AdapterBlock needs channels >= 1 and '
                              f'down_channels >= 1, got {channels}, '
@@ -74,6 +84,17 @@ class AdapterBlock(BaseModule):
         self.act = MODELS.build(act_cfg)
         self.up = nn.Linear(down_channels, channels)
         self.dropout = nn.Dropout(dropout)
+        self.spatial = None
+        if kernel_size > 1:
+            # Starts as the identity, so a fresh block is unchanged.
+            self.spatial = nn.Conv2d(
+                down_channels, down_channels, kernel_size,
+                padding=kernel_size // 2, groups=down_channels)
+            nn.init.zeros_(self.spatial.weight)
+            nn.init.zeros_(self.spatial.bias)
+            with torch.no_grad():
+                self.spatial.weight[:, 0, kernel_size // 2,
+                                    kernel_size // 2] = 1.0
         for fc in (self.down, self.up):
             nn.init.normal_(fc.weight, std=init_std)
             nn.init.zeros_(fc.bias)
@@ -97,8 +118,10 @@ class AdapterBlock(BaseModule):
             # copies of the map are made (and kept for backward).
             h = F.conv2d(x, self.down.weight[:, :, None, None],
                          self.down.bias)
-            h = F.conv2d(self.act(h), self.up.weight[:, :, None, None],
-                         self.up.bias)
+            h = self.act(h)
+            if self.spatial is not None:
+                h = self.spatial(h)
+            h = F.conv2d(h, self.up.weight[:, :, None, None], self.up.bias)
             return x + self.dropout(h)
         h = _to_channels_last(x, dim)
         h = self.dropout(self.up(self.act(self.down(h))))

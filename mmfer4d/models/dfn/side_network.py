@@ -59,6 +59,8 @@ class SideNetwork(BaseModule):
         act_cfg (dict): Adapter activation. Defaults to GELU (IISAN).
         init_std (float): Adapter initial weight std. Defaults to 1e-2.
         dropout (float): Adapter dropout. Defaults to 0.
+        kernel_size (int): Depthwise kernel in the adapters on feature maps
+            (:class:`AdapterBlock`; our addition). Defaults to 1 (none).
         gate_init (float): Initial ``p_k``. Defaults to 0 (IISAN).
         gate_temperature (float): ``tau``. Defaults to 0.1 (IISAN).
         transition (str): ``'pad'`` or ``'linear'``. Defaults to ``'pad'``.
@@ -78,6 +80,7 @@ class SideNetwork(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  init_std: float = 1e-2,
                  dropout: float = 0.0,
+                 kernel_size: int = 1,
                  gate_init: float = 0.0,
                  gate_temperature: float = 0.1,
                  transition: str = 'pad',
@@ -93,7 +96,8 @@ class SideNetwork(BaseModule):
         self.channels = tuple(channels)
         self.transition = transition
         self.adapters = nn.ModuleList([
-            AdapterBlock(c, down_channels, act_cfg, init_std, dropout)
+            AdapterBlock(c, down_channels, act_cfg, init_std, dropout,
+                         kernel_size)
             for c in channels
         ])
         self.gates = nn.ModuleList([

@@ -88,6 +88,25 @@ def test_adapter_block_is_down_gelu_up_residual():
         block(torch.randn(4, 5))
 
 
+def test_adapter_depthwise_kernel_starts_as_identity_then_mixes():
+    torch.manual_seed(2)
+    plain = AdapterBlock(6, down_channels=3, init_std=0.5)
+    spatial = AdapterBlock(6, down_channels=3, init_std=0.5, kernel_size=3)
+    spatial.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.randn(1, 6, 5, 5)
+    assert torch.allclose(spatial(x), plain(x), atol=1e-6)
+    with torch.no_grad():
+        spatial.spatial.weight.fill_(0.3)
+    x2 = x.clone()
+    x2[..., 0, 0] += 1.0
+    # A change at (0, 0) now reaches (1, 1), not (3, 3).
+    diff = (spatial(x2) - spatial(x)).abs().sum(1)[0]
+    assert diff[1, 1] > 1e-4 and diff[3, 3] < 1e-7
+    assert spatial(torch.randn(2, 4, 6)).shape == (2, 4, 6)  # tokens
+    with pytest.raises(ValueError, match='odd'):
+        AdapterBlock(6, kernel_size=2)
+
+
 def test_gate_starts_at_half_and_follows_temperature():
     fusion = GatedFusion()
     assert torch.allclose(fusion.gate, torch.tensor([0.5]))
@@ -400,3 +419,67 @@ def test_dfn_configs_build(path):
     from mmfer4d.registry import DATASETS
     ds = DATASETS.build(dict(cfg.test_dataloader.dataset, num_subjects=5))
     assert ds[0]['data_samples'].gt_au.shape == (21, )
+
+
+def test_runner_trains_the_dfn_config_from_a_pretrained_backbone(tmp_path):
+    """mmengine's Runner trains and tests the shipped DFN config (5
+    synthetic subjects, 32 px renders, 1 epoch) with the backbone from a
+    multi-view CE checkpoint; the backbone is unchanged after training."""
+    from mmengine.runner import Runner
+
+    from mmfer4d.apis.dfn_transfer import DFN_CONFIG, au_summary, set_epochs
+    from mmfer4d.apis.kfold import set_fold
+    init_default_scope('mmfer4d')
+    cfg = Config.fromfile(DFN_CONFIG)
+    pre = MODELS.build(
+        dict(type='MultiViewClassifier', backbone=cfg.model.backbone,
+             neck=cfg.model.neck, head=dict(
+                 type='LinearClsHead', num_classes=6, in_channels=128),
+             data_preprocessor=cfg.data_preprocessor))
+    ckpt = str(tmp_path / 'pre.pth')
+    torch.save(dict(state_dict=pre.state_dict()), ckpt)
+    cfg.model.backbone.init_cfg.checkpoint = ckpt
+    set_epochs(cfg, 1)
+    set_fold(cfg, 0, 5, 0)
+    for field in ('train_dataloader', 'test_dataloader'):
+        loader = cfg[field]
+        loader.dataset.num_subjects = 5
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        loader.batch_size = 16
+        for step in loader.dataset.pipeline:
+            if step['type'] == 'RenderMultiView':
+                step['size'] = 32
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.work_dir = str(tmp_path / 'run')
+    cfg.default_hooks.logger.interval = 1
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.test()
+    model = runner.model
+    assert type(model).__name__ == 'DecoupledFineTuner'
+    for (n, p), (_, q) in zip(model.backbone.named_parameters(),
+                              pre.backbone.named_parameters()):
+        assert torch.equal(p, q), n
+    summary = au_summary(metrics)
+    assert 0.0 <= summary['mean_f1'] <= 100.0
+    assert len(summary['f1']) == 21
+
+
+def test_set_epochs_rewrites_the_schedule():
+    from mmfer4d.apis.dfn_transfer import DFN_CONFIG, set_epochs
+    cfg = Config.fromfile(DFN_CONFIG)
+    set_epochs(cfg, 4)
+    assert cfg.train_cfg.max_epochs == 4
+    assert cfg.param_scheduler[-1]['end'] == 4
+    assert cfg.default_hooks.checkpoint.interval == 4
+
+
+def test_au_summary_keeps_only_frequent_aus():
+    from mmfer4d.apis.dfn_transfer import au_summary
+    metrics = {'au/mean_f1': 50.0, 'au/f1_AU1': 80.0, 'au/f1_AU2': 20.0,
+               'au/f1_AU4': float('nan'), 'au/occurrence_AU1': 40.0,
+               'au/occurrence_AU2': 4.0, 'au/occurrence_AU4': 0.0}
+    s = au_summary(metrics)
+    assert s['mean_f1'] == 50.0
+    assert s['mean_f1_frequent'] == 80.0 and s['num_frequent'] == 1
