@@ -344,6 +344,27 @@ def test_starts_from_a_pretrained_multi_view_checkpoint(tmp_path):
         bad.init_weights()
 
 
+def test_runs_on_a_frozen_smile_vlm_backbone(tmp_path):
+    """A SMILE-VLM checkpoint (4-channel depth + normal renders) gives the
+    DFN its backbone; the text side and objectives are not loaded."""
+    import sys
+    sys.path.insert(0, osp.join(ROOT, 'tests', 'test_models',
+                                'test_algorithms'))
+    from tiny_multi_view import VISION
+    from tiny_multi_view import build_model as build_multi_view
+    pre = build_multi_view('SMILEVLM')
+    path = str(tmp_path / 'smile.pth')
+    torch.save(dict(state_dict=pre.state_dict()), path)
+    m = build(backbone=dict(VISION['backbone'], init_cfg=dict(
+        type='Pretrained', checkpoint=path, prefix='backbone.')),
+        data_preprocessor=VISION['data_preprocessor'])
+    m.init_weights()
+    assert torch.equal(m.backbone.conv1.weight, pre.backbone.conv1.weight)
+    losses = m(torch.randn(2, 3, 4, 32, 32), samples(2), mode='loss')
+    losses['loss_cls'].backward()
+    assert all(p.grad is None for _, p in backbone_params(m))
+
+
 def test_au_head_bce_by_hand_and_predictions():
     torch.manual_seed(0)
     head = DFNAUHead(num_aus=3, in_channels=5)
