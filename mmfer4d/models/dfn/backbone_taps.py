@@ -98,6 +98,15 @@ def select_layers(num_layers: int,
     return tuple(range((num_layers - 1) % stride, num_layers, stride))
 
 
+def _record(module: nn.Module, args, output) -> None:
+    """Forward hook: hand ``output`` to the module's recorder."""
+    taps, index = module._dfn_tap
+    if taps._active:
+        if isinstance(output, (tuple, list)):
+            output = output[0]
+        taps._outputs[index] = output
+
+
 class BackboneTaps:
     """Records the outputs of named submodules of a backbone in forward.
 
@@ -126,20 +135,12 @@ class BackboneTaps:
         self.names = tuple(names)
         self._outputs: List[Optional[torch.Tensor]] = [None] * len(names)
         self._active = False
-        self._handles = [
-            modules[n].register_forward_hook(self._hook(i))
-            for i, n in enumerate(self.names)
-        ]
-
-    def _hook(self, index: int):
-
-        def hook(module, args, output):
-            if self._active:
-                if isinstance(output, (tuple, list)):
-                    output = output[0]
-                self._outputs[index] = output
-
-        return hook
+        self._handles = []
+        for i, n in enumerate(self.names):
+            # The module names its recorder, not a closure: a deep copy of
+            # the model (EMA, model soups) copies both consistently.
+            modules[n]._dfn_tap = (self, i)
+            self._handles.append(modules[n].register_forward_hook(_record))
 
     def recording(self) -> 'BackboneTaps':
         """Context manager: record while inside."""

@@ -247,6 +247,16 @@ def test_gradients_never_reach_the_backbone_and_bn_stays_frozen():
     assert torch.equal(running, m.backbone.bn1.running_mean)
 
 
+def test_a_deep_copy_records_its_own_backbone():
+    m = build()
+    twin = copy.deepcopy(m)
+    with torch.no_grad():
+        twin.backbone.conv1.weight.mul_(2.0)
+    x = torch.randn(2, 3, 3, 32, 32)
+    assert not torch.allclose(twin(x), m(x))
+    assert torch.allclose(copy.deepcopy(m)(x), m(x))
+
+
 def test_dfn_on_vit_blocks():
     m = build(backbone=TINY_VIT,
               data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor'))
