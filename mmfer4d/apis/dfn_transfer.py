@@ -139,6 +139,7 @@ def run_transfer(work_dir: str,
                  num_workers: Optional[int] = None,
                  configs: Sequence[str] = (DFN_CONFIG, FULL_CONFIG),
                  names: Sequence[str] = ('dfn', 'full-ft'),
+                 cfg_options: Optional[Dict] = None,
                  reuse: bool = True,
                  quiet: bool = True) -> Dict:
     """Transfer a pretrained backbone to AU detection with the DFN and with
@@ -168,6 +169,11 @@ def run_transfer(work_dir: str,
             / full fine-tuning pair in ``configs/mf2/``.
         names (Sequence[str]): Their run names. Defaults to
             ``('dfn', 'full-ft')``.
+        cfg_options (dict, optional): Merged into every target config
+            (``Config.merge_from_dict`` keys, e.g.
+            ``{'model.backbone.stem_channels': 32}`` so the backbone
+            matches the checkpoint's, or the data preprocessor's
+            ``modalities``). Defaults to None.
         reuse (bool): Keep finished runs found in ``work_dir``. Defaults
             to True.
         quiet (bool): Keep the Runner's set-up listing off the console.
@@ -212,8 +218,10 @@ def run_transfer(work_dir: str,
 
     rows: List[Dict] = []
     for path, name in zip(configs, names):
-        cfg = _prepare(
-            Config.fromfile(path), epochs, seed, num_subjects, num_workers)
+        cfg = Config.fromfile(path)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+        cfg = _prepare(cfg, epochs, seed, num_subjects, num_workers)
         cfg.model.backbone.init_cfg = dict(
             type='Pretrained', checkpoint=backbone_ckpt, prefix='backbone.')
         out = _run(cfg, osp.join(work_dir, name), reuse, quiet)
