@@ -45,8 +45,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import set_dataloader_defaults  # noqa: E402  (tools/train.py)
+from mmfer4d.apis.train_cfg import set_dataloader_defaults
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSES = ('anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')
@@ -317,7 +316,7 @@ def draw_browse(samples, classes, out_file: str) -> str:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from browse_dataset import sample_grid  # tools/visualization
+    from mmfer4d.visualization import sample_grid
     grids = [sample_grid(r) for r in samples]
     h, w = grids[0].shape[:2]
     fig, axes = plt.subplots(
@@ -342,9 +341,6 @@ def draw_browse(samples, classes, out_file: str) -> str:
     plt.close(fig)
     return out_file
 
-
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)),
-                            'visualization'))
 
 #: Train + test seconds of one fold's run, written into its run directory.
 WALL_TIME_FILE = 'wall_time.json'
