@@ -23,7 +23,6 @@ from mmengine.runner import Runner
 # also when the config does not import mmfer4d itself; and before any
 # config is read, so that `_base_` may name `mmfer4d::...`.
 import mmfer4d  # noqa: F401
-
 # One merge for every tool that trains (train, kfold, the demo runs).
 from mmfer4d.apis.train_cfg import merge_train_args as merge_args
 from mmfer4d.apis.train_cfg import set_dataloader_defaults  # noqa: F401
