@@ -24,13 +24,16 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
-#: The repository root (configs are found below it).
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+_PACKAGE = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: Where ``configs/`` is: the repository root of a checkout (or editable
+#: install), else the installed package's ``.mim`` folder (wheel install).
+ROOT = osp.dirname(_PACKAGE) if osp.isdir(
+    osp.join(osp.dirname(_PACKAGE), 'configs')) else osp.join(
+        _PACKAGE, '.mim')
 
 
 def config_path(name: str, method: str = 'smile_vlm') -> str:
-    """``configs/<method>/<name>.py`` of the repository."""
+    """``configs/<method>/<name>.py`` below :data:`ROOT`."""
     return osp.join(ROOT, 'configs', method, name + '.py')
 
 
