@@ -25,6 +25,7 @@ from mmengine.runner import Runner
 # also when the config does not import mmfer4d itself; and before any
 # config is read, so that `_base_` may name `mmfer4d::...`.
 import mmfer4d  # noqa: F401
+from mmfer4d.utils import init_cpu_distributed
 
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -84,7 +85,8 @@ def parse_args(argv=None):
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher; distributed launchers need GPUs')
+        help='job launcher; without CUDA, pytorch and slurm need '
+        '--cfg-options env_cfg.dist_cfg.backend=gloo')
     # torch.distributed.launch passes --local-rank (torch>=2.0) or
     # --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -183,6 +185,8 @@ def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    # mmengine's launchers need CUDA; on CPU start gloo ourselves.
+    init_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:
