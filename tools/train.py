@@ -27,6 +27,7 @@ from mmfer4d.apis.kfold_logging import CONFIG_RECORDS, build_runner
 # One merge for every tool that trains (train, kfold, the demo runs).
 from mmfer4d.apis.train_cfg import merge_train_args as merge_args
 from mmfer4d.apis.train_cfg import set_dataloader_defaults  # noqa: F401
+from mmfer4d.utils import init_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -84,7 +85,8 @@ def parse_args(argv=None):
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher; distributed launchers need GPUs')
+        help='job launcher; without CUDA, pytorch and slurm need '
+        '--cfg-options env_cfg.dist_cfg.backend=gloo')
     # torch.distributed.launch passes --local-rank (torch>=2.0) or
     # --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -102,6 +104,8 @@ def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    # mmengine's launchers need CUDA; on CPU start gloo ourselves.
+    init_cpu_distributed(cfg)
     if args.verbose:
         runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
             Runner.from_cfg(cfg)

@@ -43,7 +43,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import torch
 from mmengine.dataset.utils import worker_init_fn as mmengine_worker_init_fn
-from mmengine.dist import get_rank
+from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -253,7 +253,9 @@ class RandomStateHook(Hook):
     Python's or torch's global generators (as mmcv's do) and the model's
     from torch's or from generators it holds.
 
-    Checkpoint entry ``random_states``: ``global`` (see
+    Checkpoint entry ``random_states``: ``dict(ranks=[...])``, per rank
+    (gathered at the end of every epoch in a distributed run; each rank
+    resumes from its own) a dict of ``global`` (see
     :func:`capture_global_random_states`), ``model_generators``
     (``{name: uint8 tensor}``), ``loader_generator`` (uint8 tensor or
     None) and ``sampler_seed`` (int or None).
@@ -266,7 +268,9 @@ class RandomStateHook(Hook):
             decide whether resume is exact). Defaults to True.
     """
 
-    priority = 'LOWEST'
+    # After NORMAL hooks' before_train (SkippedSampleHook wraps the
+    # loader), before CheckpointHook's after_train_epoch (VERY_LOW).
+    priority = 'LOW'
 
     def __init__(self, seed_workers_per_epoch: bool = True):
         self.seed_workers_per_epoch = seed_workers_per_epoch
@@ -274,6 +278,7 @@ class RandomStateHook(Hook):
         self._loader: Optional[DataLoader] = None
         self._loaded: Optional[dict] = None
         self._before_val: Optional[dict] = None
+        self._all_ranks: Optional[tuple] = None
 
     # -- what is saved --------------------------------------------------
     def capture(self, runner) -> dict:
@@ -367,20 +372,42 @@ class RandomStateHook(Hook):
             restore_global_random_states(self._before_val)
             self._before_val = None
 
+    def after_train_epoch(self, runner) -> None:
+        # Before CheckpointHook (VERY_LOW), on every rank: the checkpoint
+        # is written by rank 0 alone, which cannot ask the others then.
+        if get_world_size() > 1:
+            self._all_ranks = (runner.iter,
+                               all_gather_object(self.capture(runner)))
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         states = self.capture(runner)
+        ranks = [states]
+        if self._all_ranks is not None and self._all_ranks[0] == runner.iter:
+            ranks = list(self._all_ranks[1])
         if self._before_val is not None:
             # Saved during validation (``save_best``): training goes on
             # from the states before it.
-            states['global'] = self._before_val
-        checkpoint[CHECKPOINT_KEY] = states
+            ranks[get_rank()]['global'] = self._before_val
+        checkpoint[CHECKPOINT_KEY] = dict(ranks=ranks)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        states = checkpoint.get(CHECKPOINT_KEY)
-        if states is None and getattr(runner, '_resume', False):
+        saved = checkpoint.get(CHECKPOINT_KEY)
+        resume = getattr(runner, '_resume', False)
+        self._loaded = None
+        if saved is None:
+            if resume:
+                print_log(
+                    'RandomStateHook: the checkpoint holds no random states '
+                    '(written before mmfer4d saved them); the resumed run '
+                    'will not repeat the uninterrupted one exactly',
+                    logger='current', level=30)
+            return
+        ranks, rank = saved['ranks'], get_rank()
+        if len(ranks) != get_world_size() and resume:
             print_log(
-                'RandomStateHook: the checkpoint holds no random states '
-                '(written before mmfer4d saved them); the resumed run '
-                'will not repeat the uninterrupted one exactly',
-                logger='current', level=30)
-        self._loaded = states
+                f'RandomStateHook: the checkpoint holds the random states '
+                f'of {len(ranks)} processes, this run has '
+                f'{get_world_size()}; each takes those of rank '
+                f'(its rank mod {len(ranks)}), and the run will not repeat '
+                'the uninterrupted one exactly', logger='current', level=30)
+        self._loaded = ranks[rank % len(ranks)]

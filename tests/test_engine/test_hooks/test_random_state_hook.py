@@ -63,8 +63,8 @@ def test_resume_restores_states_and_load_from_does_not(resume):
     expected = _draws()
     gen_draw = torch.rand(2, generator=runner.model.inner.gen)
     checkpoint = _through_safe_loader(checkpoint)
-    assert set(checkpoint[CHECKPOINT_KEY]['model_generators']) == \
-        {'inner.gen'}
+    (states, ) = checkpoint[CHECKPOINT_KEY]['ranks']
+    assert set(states['model_generators']) == {'inner.gen'}
 
     hook.after_load_checkpoint(runner, checkpoint)
     hook.before_train(runner)
