@@ -43,9 +43,10 @@ class TorchRenderBackend(BaseRenderBackend):
     about 300 bytes per bounding-box pixel tested (``max_candidates``) and
     per pixel shaded (``max_candidates``). With the defaults that is at
     most about 8 * 2**23 + 250 * 2**18 + 300 * 2**20 bytes = 450 MB plus
-    the vertices, whatever the batch size (e.g. 32 ICT faces of 9.4k
-    vertices x 8 views at 224 px: groups of 20 meshes, 0.6 GB peak
-    beside 0.1 GB of outputs).
+    the vertices, whatever the batch size. By this count, 32 ICT faces
+    (9.4k vertices) x 8 views at 224 px go in groups of 20 meshes and need
+    about 0.55 GB beside 0.09 GB of images; ``benchmarks/render_torch.py``
+    measures it.
 
     Args:
         device (str | torch.device, optional): Where to render. Defaults to

@@ -64,10 +64,12 @@ def depth_key_range(q: torch.Tensor, vertex_mesh: torch.Tensor,
     return lo, scale
 
 
-def _corners(faces, xy, q, view, face):
-    idx = faces[face]  # (n, 3)
-    v = view[:, None]
-    return xy[v, idx, 0], xy[v, idx, 1], q[v, idx]
+def corner_index(faces: torch.Tensor, num_vertices: int,
+                 view: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """``(n, 3)`` int64 flat indices ``view * N + vertex`` of the corners
+    of ``faces[face]`` in view ``view``, into ``(V * N,)`` flattened
+    per-view vertex data (one gather per quantity)."""
+    return faces[face] + (view * num_vertices)[:, None]
 
 
 def triangle_setup(x: torch.Tensor, y: torch.Tensor, qc: torch.Tensor,
@@ -158,15 +160,18 @@ def rasterize(faces: torch.Tensor, face_mesh: torch.Tensor,
         + i) * W + j``: ``(2**30 - depth key) << 32 | face`` (``face``
         indexes ``faces``), :data:`ZBUF_EMPTY` where nothing is drawn.
     """
-    nv, nf = xy.shape[0], faces.shape[0]
+    nv, nf, nvert = xy.shape[0], faces.shape[0], xy.shape[1]
     dev = faces.device
+    xs, ys = xy[..., 0].reshape(-1), xy[..., 1].reshape(-1)
+    qs = q.reshape(-1)
     zbuf = torch.full((num_meshes * nv * height * width, ), ZBUF_EMPTY,
                       dtype=torch.int64, device=dev)
     total = nv * nf
     for t0 in range(0, total, max_triangles):
         tv = torch.arange(t0, min(t0 + max_triangles, total), device=dev)
         view, face = tv // nf, tv % nf
-        x, y, qc = _corners(faces, xy, q, view, face)
+        corners = corner_index(faces, nvert, view, face)
+        x, y, qc = xs[corners], ys[corners], qs[corners]
         jmin, imin, ncol, count, area = triangle_setup(x, y, qc, height,
                                                        width)
         keep = count > 0

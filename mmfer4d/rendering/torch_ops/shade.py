@@ -19,7 +19,7 @@ from typing import Dict, Optional
 
 import torch
 
-from .rasterize import edge_weights, unpack
+from .rasterize import corner_index, edge_weights, unpack
 
 
 @dataclass
@@ -137,6 +137,11 @@ def shade(zbuf: torch.Tensor, inp: ShadeInputs, num_views: int,
     q_lo = inp.q_lo.t().reshape(-1)
     key_scale = inp.key_scale.t().reshape(-1)
     one = torch.tensor(1.0, device=dev)
+    nvert = inp.xy.shape[1]
+    xs, ys = inp.xy[..., 0].reshape(-1), inp.xy[..., 1].reshape(-1)
+    qs_all = inp.q.reshape(-1)
+    cam_n = (None if inp.cam_normals is None else
+             inp.cam_normals.reshape(-1, 3))
     pixels = torch.nonzero(covered).squeeze(1)
     for c0 in range(0, pixels.numel(), max_pixels):
         p = pixels[c0:c0 + max_pixels]
@@ -159,8 +164,8 @@ def shade(zbuf: torch.Tensor, inp: ShadeInputs, num_views: int,
         if 'mask' in channels:
             out['mask'] = torch.full((p.numel(), 1), 255.0, device=dev)
         idx = inp.faces[f]  # (n, 3)
-        vv = v[:, None]
-        x, y = inp.xy[vv, idx, 0], inp.xy[vv, idx, 1]
+        corners = corner_index(inp.faces, nvert, v, f)
+        x, y = xs[corners], ys[corners]
         area = ((x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) -
                 (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0]))
         _, w, s = edge_weights(x, y, area, row, col)
@@ -169,14 +174,14 @@ def shade(zbuf: torch.Tensor, inp: ShadeInputs, num_views: int,
         b1 = (w[:, 1].double() * inv).float()
         b2 = 1.0 - b0 - b1
         if not ortho:
-            qs = inp.q[vv, idx].float()
+            qs = qs_all[corners].float()
             b0, b1, b2 = b0 * qs[:, 0], b1 * qs[:, 1], b2 * qs[:, 2]
             r = 1.0 / (b0 + b1 + b2)
             b0, b1, b2 = b0 * r, b1 * r, b2 * r
         bw = torch.stack([b0, b1, b2], 1)[:, :, None]  # (n, 3, 1)
         grey = None
         if need_normal:
-            cn = inp.cam_normals[vv, idx]  # (n, 3, 3): corner, axis
+            cn = cam_n[corners]  # (n, 3, 3): corner, axis
             n = cn[:, 0] * b0[:, None] + cn[:, 1] * b1[:, None] + \
                 cn[:, 2] * b2[:, None]
             norm2 = (n * n).sum(1)
