@@ -15,6 +15,10 @@ from .base import (BaseRenderBackend, BatchRenderOutput, RenderSettings,
                    register_render_backend)
 
 
+_CPU_CHUNKS = dict(
+    max_group_pixels=1 << 23, max_triangles=1 << 18, max_candidates=1 << 20)
+
+
 @register_render_backend('torch')
 class TorchRenderBackend(BaseRenderBackend):
     """Batched z-buffer rasteriser in torch, with the numba backend's
@@ -41,9 +45,11 @@ class TorchRenderBackend(BaseRenderBackend):
     projected vertices, about 64 bytes per vertex and view (``V * N_g``);
     about 250 bytes per triangle set up (``max_triangles`` at a time),
     about 300 bytes per bounding-box pixel tested (``max_candidates``) and
-    per pixel shaded (``max_candidates``). With the defaults that is at
+    per pixel shaded (``max_candidates``). With the CPU defaults that is at
     most about 8 * 2**23 + 250 * 2**18 + 300 * 2**20 bytes = 450 MB plus
-    the vertices, whatever the batch size. By this count, 32 ICT faces
+    the vertices, whatever the batch size; with the CUDA defaults (chunks
+    16 times larger, so that a batch takes few kernel launches) about
+    7 GB. By this count, 32 ICT faces
     (9.4k vertices) x 8 views at 224 px go in groups of 20 meshes and need
     about 0.55 GB beside 0.09 GB of images; ``benchmarks/render_torch.py``
     measures it.
@@ -55,12 +61,14 @@ class TorchRenderBackend(BaseRenderBackend):
             ``(B, V, H, W, C)`` uint8, depth ``(B, V, H, W)`` float32, face
             ids ``(B, V, H, W)`` int32), for a data preprocessor; else
             numpy arrays, as the numba backend. Defaults to False.
-        max_group_pixels (int): Pixels (meshes x views x H x W) of one
-            group, at least one mesh. Defaults to ``2**23``.
-        max_triangles (int): Triangles x views set up at a time. Defaults
-            to ``2**18``.
-        max_candidates (int): Bounding-box pixels tested, and covered
-            pixels shaded, at a time. Defaults to ``2**20``.
+        max_group_pixels (int, optional): Pixels (meshes x views x H x W)
+            of one group, at least one mesh. Defaults to None: ``2**23`` on
+            CPU, ``2**27`` on CUDA.
+        max_triangles (int, optional): Triangles x views set up at a time.
+            Defaults to None: ``2**18`` on CPU, ``2**22`` on CUDA.
+        max_candidates (int, optional): Bounding-box pixels tested, and
+            covered pixels shaded, at a time. Defaults to None: ``2**20``
+            on CPU, ``2**24`` on CUDA.
 
     Raises:
         ValueError: If a chunk size is not a positive int.
@@ -71,22 +79,43 @@ class TorchRenderBackend(BaseRenderBackend):
     def __init__(self,
                  device: Optional[Union[str, torch.device]] = None,
                  return_tensors: bool = False,
-                 max_group_pixels: int = 1 << 23,
-                 max_triangles: int = 1 << 18,
-                 max_candidates: int = 1 << 20):
+                 max_group_pixels: Optional[int] = None,
+                 max_triangles: Optional[int] = None,
+                 max_candidates: Optional[int] = None):
         super().__init__()
         self.device = device
         self.return_tensors = bool(return_tensors)
+        self._chunks = {}
         for name, value in (('max_group_pixels', max_group_pixels),
                             ('max_triangles', max_triangles),
                             ('max_candidates', max_candidates)):
-            if not isinstance(value, int) or isinstance(value, bool) or \
-                    value < 1:
+            if value is not None and (not isinstance(value, int)
+                                      or isinstance(value, bool)
+                                      or value < 1):
                 raise ValueError(f'{name} must be a positive int, got '
                                  f'{value!r}')
-        self.max_group_pixels = max_group_pixels
-        self.max_triangles = max_triangles
-        self.max_candidates = max_candidates
+            self._chunks[name] = value
+
+    def _chunk(self, name: str) -> int:
+        # Device-dependent defaults: larger chunks on CUDA mean fewer
+        # launches; on CPU they would only cost memory.
+        value = self._chunks[name]
+        if value is None:
+            shift = 4 if self.device.type == 'cuda' else 0
+            value = _CPU_CHUNKS[name] << shift
+        return value
+
+    @property
+    def max_group_pixels(self) -> int:
+        return self._chunk('max_group_pixels')
+
+    @property
+    def max_triangles(self) -> int:
+        return self._chunk('max_triangles')
+
+    @property
+    def max_candidates(self) -> int:
+        return self._chunk('max_candidates')
 
     @property
     def device(self) -> torch.device:

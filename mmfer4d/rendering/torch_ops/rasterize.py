@@ -50,7 +50,7 @@ def depth_key_range(q: torch.Tensor, vertex_mesh: torch.Tensor,
         tuple[torch.Tensor, torch.Tensor]: ``(V, G)`` float64 each.
     """
     nv = q.shape[0]
-    index = vertex_mesh.expand(nv, -1)
+    index = vertex_mesh.expand(nv, -1).contiguous()
     nan = torch.isnan(q)
     inf = torch.full((nv, num_meshes), float('inf'), dtype=q.dtype,
                      device=q.device)
