@@ -7,8 +7,10 @@ vertices, 18,460 triangles, textured; the mesh of
 normals + texture colour in one ``MultiViewRenderer.render_batch`` call,
 timed after a warm-up call (median of ``--repeats`` calls, wall clock),
 with the memory the call used: on CUDA ``torch.cuda.max_memory_allocated``
-over the call, on CPU the growth of the process's resident memory sampled
-every 2 ms during the call (outputs included). The torch backend runs on
+over the call, on CPU the peak growth of the process's resident memory
+sampled every 2 ms during the call after returning freed heap pages to the
+OS (``malloc_trim``; outputs included, so a lower bound where a short
+peak falls between samples). The torch backend runs on
 CUDA when present (else on the CPU, with torch's intra-op threads), the
 numba backend on one CPU core.
 
@@ -19,6 +21,7 @@ Usage::
     python benchmarks/render_torch.py --device cpu --backends torch
 """
 import argparse
+import ctypes
 import importlib.util
 import os
 import os.path as osp
@@ -60,6 +63,12 @@ class _RssPeak:
             time.sleep(self.period_s)
 
     def __enter__(self):
+        # Freed heap pages go back to the OS first, so that memory reused
+        # from earlier calls shows as growth.
+        try:
+            ctypes.CDLL('libc.so.6').malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
         self.base = self.peak = self._rss()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
