@@ -295,3 +295,20 @@ def test_top_left_rule_on_pixel_centres():
     ref = MultiViewRenderer(**kwargs).render(mesh, return_face_index=True)
     # The shared diagonal's centres go to one triangle, the same in both.
     np.testing.assert_array_equal(out.face_index, ref.face_index)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('setup', ['ortho', 'perspective'])
+def test_cuda_matches_numba(ict_faces, setup):
+    kwargs = dict(views=VIEWS, modalities=ALL, **SETUPS[setup])
+    ref = MultiViewRenderer(**kwargs).render_batch(
+        ict_faces, return_depth=True, return_face_index=True)
+    renderer = MultiViewRenderer(
+        backend='torch', backend_args=dict(device='cuda',
+                                           return_tensors=True), **kwargs)
+    out = renderer.render_batch(ict_faces, return_depth=True,
+                                return_face_index=True)
+    assert out.images.device.type == 'cuda'
+    for name in ('images', 'depth', 'face_index'):
+        setattr(out, name, getattr(out, name).cpu().numpy())
+    check_parity(ref, out, ALL)
