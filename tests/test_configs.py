@@ -119,6 +119,8 @@ def test_config_builds_model(path):
     name = osp.basename(path)
     # The backbone sees the channels the pipelines render.
     render = _steps(cfg.test_dataloader.dataset.pipeline, 'RenderMultiView')
+    # Or rendered on the device by the data preprocessor.
+    render = render or [cfg.data_preprocessor.render]
     assert model.in_channels == sum(
         MODALITY_CHANNELS[m] for m in render[0]['modalities'])
     classes = cfg.train_dataloader.dataset.get('classes')
@@ -158,6 +160,8 @@ def test_modalities_are_written_once(path):
         s for _, pipeline in _pipelines(cfg)
         for s in _steps(pipeline, 'RenderMultiView')
     ]
+    if cfg.data_preprocessor.get('render'):
+        renders.append(cfg.data_preprocessor.render)
     if not renders:
         pytest.skip('no pipeline in this base')
     assert {tuple(r['modalities']) for r in renders} == {modalities}

@@ -25,7 +25,11 @@ from .render_output import RenderOutput
 
 
 # Names whose modules import numba, loaded on first access.
-_LAZY = {'kernel_cache_stats': '.kernels', 'NumbaRenderBackend': '.backends'}
+_LAZY = {
+    'kernel_cache_stats': '.kernels',
+    'NumbaRenderBackend': '.backends',
+    'TorchRenderBackend': '.backends'
+}
 
 
 def __getattr__(name):
@@ -37,7 +41,8 @@ def __getattr__(name):
 __all__ = [
     'RENDER_BACKENDS', 'BaseRenderBackend', 'BatchRenderOutput',
     'RenderSettings', 'build_render_backend', 'register_render_backend',
-    'NumbaRenderBackend', 'NAMED_VIEWS', 'resolve_views', 'view_rotations',
+    'NumbaRenderBackend', 'TorchRenderBackend', 'NAMED_VIEWS',
+    'resolve_views', 'view_rotations',
     'MeshBatch', 'PackedMeshes', 'PaddedMeshes', 'RenderMesh', 'check_mesh',
     'BACKGROUND_VALUE', 'MODALITIES', 'MODALITY_CHANNELS', 'channel_offsets',
     'check_modalities', 'num_channels', 'MultiViewRenderer', 'RenderOutput',

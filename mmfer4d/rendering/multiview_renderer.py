@@ -36,6 +36,13 @@ def _positive(name, value, allow_none=False):
     return float(value)
 
 
+def _numpy(array) -> np.ndarray:
+    # A device backend may return torch tensors (on its device).
+    if hasattr(array, 'detach'):
+        return array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
 def _image_size(size) -> Tuple[int, int]:
     if isinstance(size, Integral) and not isinstance(size, bool):
         size = (size, size)
@@ -335,7 +342,7 @@ class MultiViewRenderer:
                     continue
                 xy, depth = cameras.project(mesh.landmarks, b)
                 out.landmarks_visible[b] = point_visibility(
-                    xy, depth, np.asarray(out.depth[b]), self.landmark_tol_mm)
+                    xy, depth, _numpy(out.depth[b]), self.landmark_tol_mm)
                 out.landmarks_2d[b] = xy.astype(np.float32)
             if not return_depth:
                 out.depth = None

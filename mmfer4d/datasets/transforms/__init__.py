@@ -1,6 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .augmentation import RandomMeshAugment, RandomMeshWarp
-from .formatting import PackMultiViewInputs, stack_views
+from .formatting import PackMeshInputs, PackMultiViewInputs, stack_views
 from .loading import LoadMeshFromFile, LoadMeshSequence
 from .mesh_flip import LANDMARK_FLIP_INDEX, RandomMeshFlip
 from .normalization import NormalizeFace
@@ -14,6 +14,6 @@ __all__ = [
     'RandomMeshAugment', 'RandomMeshFlip', 'RandomMeshWarp',
     'LANDMARK_FLIP_INDEX',
     'MultiViewImageTransform', 'SampleFrames',
-    'PackMultiViewInputs', 'stack_views',
+    'PackMeshInputs', 'PackMultiViewInputs', 'stack_views',
     'SynthesizeFaceMesh', 'SynthesizeFaceSequence', 'RenderMultiView'
 ]

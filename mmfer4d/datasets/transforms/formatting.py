@@ -111,6 +111,13 @@ class PackMultiViewInputs(BaseTransform):
             raise KeyError('PackMultiViewInputs needs results["img"]; put '
                            'RenderMultiView before it (keys: '
                            f'{sorted(results)})')
+        return dict(
+            inputs=stack_views(results['img']),
+            data_samples=self.data_sample(results))
+
+    def data_sample(self, results: dict) -> DataSample:
+        """The labels, landmarks, algorithm keys and metainfo of
+        ``results`` as a :class:`DataSample`."""
         data_sample = DataSample()
         if 'gt_label' in results:
             data_sample.set_gt_label(results['gt_label'])
@@ -140,9 +147,64 @@ class PackMultiViewInputs(BaseTransform):
         for key in self.meta_keys:
             if key in results:
                 data_sample.set_field(results[key], key, field_type='metainfo')
-        return dict(
-            inputs=stack_views(results['img']), data_samples=data_sample)
+        return data_sample
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(meta_keys={self.meta_keys}, '
                 f'algorithm_keys={self.algorithm_keys})')
+
+
+@TRANSFORMS.register_module()
+class PackMeshInputs(PackMultiViewInputs):
+    """Pack the mesh itself, for rendering on the training device.
+
+    The counterpart of :class:`PackMultiViewInputs` for a pipeline without
+    :class:`RenderMultiView`: ``inputs`` is the (normalised, augmented)
+    :class:`~mmfer4d.structures.Mesh`, and
+    :class:`~mmfer4d.models.data_preprocessors.RenderingDataPreprocessor`
+    renders the views of the whole batch in one call (the ``'torch'``
+    backend on the model's device). Collate with mmengine's
+    ``pseudo_collate`` (or ``skip_broken_collate`` with
+    ``collate='pseudo_collate'``), which keeps a batch of meshes as a list
+    (``default_collate`` refuses objects it cannot stack).
+
+    **Required Keys:**
+
+    - mesh (:class:`~mmfer4d.structures.Mesh`): one scan (sequences are
+      rendered in the pipeline: ``RenderMultiView`` + ``PackMultiViewInputs``)
+    - gt_label, au_labels, au_intensities (optional), ``*meta_keys``
+
+    **Deleted Keys:**
+
+    All other keys in the dict.
+
+    **Added Keys:**
+
+    - inputs (:class:`~mmfer4d.structures.Mesh`): the mesh.
+    - data_samples (:obj:`~mmpretrain.structures.DataSample`): as
+      :class:`PackMultiViewInputs` (the preprocessor adds ``modalities``,
+      ``view_angles`` and ``img_shape`` to the metainfo when it renders).
+
+    Args:
+        meta_keys (Sequence[str]): As :class:`PackMultiViewInputs`.
+        algorithm_keys (Sequence[str]): As :class:`PackMultiViewInputs`.
+
+    Raises:
+        KeyError: If ``mesh`` is missing (a sequence, ``meshes``, is
+            named in the message).
+        TypeError: If ``mesh`` is not a :class:`Mesh`.
+    """
+
+    def transform(self, results: dict) -> dict:
+        from mmfer4d.structures.mesh import Mesh
+        if 'mesh' not in results:
+            hint = (' (sequences: render them in the pipeline with '
+                    'RenderMultiView + PackMultiViewInputs)'
+                    if 'meshes' in results else '')
+            raise KeyError(f'PackMeshInputs needs results["mesh"]{hint}; '
+                           f'keys: {sorted(results)}')
+        mesh = results['mesh']
+        if not isinstance(mesh, Mesh):
+            raise TypeError(f'PackMeshInputs needs a Mesh in '
+                            f'results["mesh"], got {type(mesh).__name__}')
+        return dict(inputs=mesh, data_samples=self.data_sample(results))

@@ -12,15 +12,19 @@ from .base import (RENDER_BACKENDS, BaseRenderBackend, BatchRenderOutput,
 
 
 def __getattr__(name):
-    # The numba backend imports numba: only when asked for.
+    # The numba backend imports numba, the torch one torch: only when asked
+    # for.
     if name == 'NumbaRenderBackend':
         from .numba_backend import NumbaRenderBackend
         return NumbaRenderBackend
+    if name == 'TorchRenderBackend':
+        from .torch_backend import TorchRenderBackend
+        return TorchRenderBackend
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 __all__ = [
     'RENDER_BACKENDS', 'BaseRenderBackend', 'BatchRenderOutput',
     'RenderSettings', 'build_render_backend', 'register_render_backend',
-    'NumbaRenderBackend'
+    'NumbaRenderBackend', 'TorchRenderBackend'
 ]

@@ -143,7 +143,10 @@ class BaseRenderBackend(metaclass=ABCMeta):
 #: Registered backends, ``name -> class``.
 RENDER_BACKENDS: Dict[str, Type[BaseRenderBackend]] = {}
 # Built-in backends, imported (and so registered) on first use.
-_BUILTIN_BACKENDS = {'numba': 'mmfer4d.rendering.backends.numba_backend'}
+_BUILTIN_BACKENDS = {
+    'numba': 'mmfer4d.rendering.backends.numba_backend',
+    'torch': 'mmfer4d.rendering.backends.torch_backend'
+}
 
 
 def register_render_backend(name: str,
