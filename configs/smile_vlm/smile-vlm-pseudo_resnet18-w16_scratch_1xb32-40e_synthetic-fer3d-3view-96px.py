@@ -16,7 +16,13 @@ custom_hooks = [
         interval=1,
         num_workers=1,
         # Deterministic renders (no mesh augmentation) for clustering.
-        pipeline=_base_.test_pipeline)
+        pipeline=_base_.test_pipeline,
+        # k-means on per-subject centred embeddings: subject ids, no
+        # expression labels (identity out, expression in).
+        subject_norm=True,
+        # Random-init text tower: clusters keep their prompt from epoch to
+        # epoch instead of a meaningless prompt match.
+        match='auto')
 ]
 
 test_evaluator = [
