@@ -357,6 +357,7 @@ def run_one(name: str, args, work_dir: str, folds, num_folds: int) -> dict:
     """Train and test one run on every fold; returns its record."""
     from mmengine.logging import print_log
 
+    from mmfer4d.apis import zero_shot_is_meaningful
     from mmfer4d.apis.kfold import (FOLD_METRICS_FILE, aggregate_folds,
                                     fold_is_done, run_fold)
     spec = RUNS[name]
@@ -397,6 +398,8 @@ def run_one(name: str, args, work_dir: str, folds, num_folds: int) -> dict:
                 json.dump(dict(wall_s=record['wall_s'][fold]), f)
         record['folds'][fold] = metrics
         record['run_dir'] = run_dir
+        # A label-free run with a random text tower has no zero-shot row.
+        record['zero_shot_meaningful'] = zero_shot_is_meaningful(cfg.model)
         record['epochs'] = int(cfg.train_cfg.max_epochs)
         record['protocol'] = protocol_of(cfg, num_folds, folds)
     record['aggregate'] = aggregate_folds({args.seed: record['folds']})
@@ -438,6 +441,19 @@ def _mean(record: dict, key: str):
     return None if agg is None else agg['mean']
 
 
+def _means(record: dict) -> dict:
+    return {k: v['mean'] for k, v in record.get('aggregate', {}).items()
+            if isinstance(v, dict) and 'mean' in v}
+
+
+def _accuracy(record: dict) -> str:
+    """Held-out accuracy, or n/a for a zero-shot that means nothing."""
+    if not record.get('zero_shot_meaningful', True):
+        from mmfer4d.apis import NO_ZERO_SHOT
+        return NO_ZERO_SHOT
+    return _fmt(_mean(record, 'fer/top1'), 2)
+
+
 def _fmt(value, digits=1) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(
             value)):
@@ -457,6 +473,7 @@ def format_confusion(matrix, classes) -> str:
 
 def print_run(record: dict) -> str:
     """The printed summary of one run (last fold's matrix)."""
+    from mmfer4d.apis import label_free_lines
     prefix = 'fer/'
     fold = sorted(record['folds'])[-1]
     metrics = record['folds'][fold]
@@ -469,7 +486,7 @@ def print_run(record: dict) -> str:
         f'{record["protocol"]["intensities"]}, fold(s) '
         f'{record["protocol"]["folds_tested"]} of '
         f'{record["protocol"]["folds"]}',
-        f'Accuracy: {_fmt(_mean(record, prefix + "top1"), 2)} %   '
+        f'Accuracy: {_accuracy(record)} %   '
         f'mean class accuracy: '
         f'{_fmt(_mean(record, prefix + "mean_class_acc"), 2)} %'
     ]
@@ -482,10 +499,7 @@ def print_run(record: dict) -> str:
         lines.append('Accuracy per intensity (%): ' + ', '.join(
             f'{k.rsplit("_", 1)[1]}: {_fmt(_mean(record, k))}'
             for k in levels))
-    for key, label in (('cluster/acc', 'clustering accuracy'),
-                       ('cluster/nmi', 'NMI')):
-        if key in record['aggregate']:
-            lines.append(f'{label}: {_fmt(_mean(record, key), 2)} %')
+    lines.extend(label_free_lines(_means(record)))
     if metrics.get(prefix + 'confusion_matrix'):
         lines.append(f'Confusion matrix (fold {fold}):')
         lines.append(format_confusion(metrics[prefix + 'confusion_matrix'],
@@ -500,6 +514,7 @@ def print_run(record: dict) -> str:
 
 def leaderboard_rows(records) -> list:
     """Rows of the combined table, in :data:`RUNS` order."""
+    from mmfer4d.apis import label_free_cell
     rows = []
     for name in RUNS:
         rec = records.get(name)
@@ -514,12 +529,12 @@ def leaderboard_rows(records) -> list:
             extra.append('per level ' + '/'.join(
                 _fmt(v, 0) for _, v in levels) + f' (levels '
                 f'{"/".join(str(k) for k, _ in levels)})')
-        if 'cluster/acc' in rec['aggregate']:
-            extra.append(f'cluster acc {_fmt(_mean(rec, "cluster/acc"))}, '
-                         f'NMI {_fmt(_mean(rec, "cluster/nmi"))}')
+        if label_free_cell(_means(rec)):
+            extra.append(label_free_cell(_means(rec)))
         std = rec['aggregate'].get('fer/top1', {}).get('std')
-        acc = _fmt(_mean(rec, 'fer/top1'), 2)
-        if std is not None and len(rec['folds']) > 1:
+        acc = _accuracy(rec)
+        if std is not None and len(rec['folds']) > 1 and \
+                rec.get('zero_shot_meaningful', True):
             acc += f' ± {std:.2f}'
         wall = sum(rec.get('wall_s', {}).values())
         levels_range = '-'.join(
@@ -704,6 +719,7 @@ def main(argv=None):
         records[n] for n in ('smile-vlm', 'smile-vlm-linear',
                              'smile-vlm-pseudo', 'smile-vlm-pseudo-linear',
                              'mv-ce') if n in records
+        and records[n].get('zero_shot_meaningful', True)
     ]
     if main_rows:
         results = []

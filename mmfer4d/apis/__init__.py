@@ -10,6 +10,8 @@ from .kfold_pretrain import (PretrainLeakError, checkpoint_keys,
                              last_checkpoint, pretrained_checkpoint_key,
                              read_pretrain_record, set_pretrained_checkpoint)
 from .kfold_runner import run_kfold, write_summary
+from .label_free_report import (NO_ZERO_SHOT, label_free_cell,
+                                label_free_lines, zero_shot_is_meaningful)
 
 __all__ = [
     'FERInferencer', 'save_views', 'aggregate_folds', 'config_num_folds',
@@ -19,5 +21,6 @@ __all__ = [
     'split_subjects', 'KFoldProgress', 'build_runner', 'PretrainLeakError',
     'checkpoint_keys', 'last_checkpoint', 'pretrained_checkpoint_key',
     'read_pretrain_record', 'set_pretrained_checkpoint', 'run_kfold',
-    'write_summary'
+    'write_summary', 'NO_ZERO_SHOT', 'label_free_cell', 'label_free_lines',
+    'zero_shot_is_meaningful'
 ]
