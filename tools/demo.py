@@ -478,6 +478,8 @@ def print_run(record: dict) -> str:
     fold = sorted(record['folds'])[-1]
     metrics = record['folds'][fold]
     classes = metrics.get(prefix + 'classes') or list(CLASSES)
+    mean_class = _fmt(_mean(record, prefix + 'mean_class_acc'), 2) \
+        if record.get('zero_shot_meaningful', True) else '-'
     lines = [
         '', f'=== {record["method"]}, {record["evaluation"]} '
         f'({record["name"]}; {record["config"]}) ===',
@@ -487,8 +489,7 @@ def print_run(record: dict) -> str:
         f'{record["protocol"]["folds_tested"]} of '
         f'{record["protocol"]["folds"]}',
         f'Accuracy: {_accuracy(record)} %   '
-        f'mean class accuracy: '
-        f'{_fmt(_mean(record, prefix + "mean_class_acc"), 2)} %'
+        f'mean class accuracy: {mean_class} %'
     ]
     lines.append('Per-class accuracy (%): ' + ', '.join(
         f'{c} {_fmt(_mean(record, prefix + "acc_" + c))}' for c in classes))
@@ -548,7 +549,8 @@ def leaderboard_rows(records) -> list:
                  f'{",".join(str(f) for f in p["folds_tested"])}/'
                  f'{p["folds"]}',
                  accuracy=acc,
-                 mean_class=_fmt(_mean(rec, 'fer/mean_class_acc'), 2),
+                 mean_class=_fmt(_mean(rec, 'fer/mean_class_acc'), 2)
+                 if rec.get('zero_shot_meaningful', True) else '-',
                  extra='; '.join(extra),
                  epochs=rec.get('epochs'),
                  train_min=_fmt(wall / 60.0) if wall else '-'))

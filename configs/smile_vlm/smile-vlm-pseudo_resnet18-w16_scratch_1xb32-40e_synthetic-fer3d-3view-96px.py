@@ -19,8 +19,13 @@ custom_hooks = [
         num_workers=1,
         # Deterministic renders (no mesh augmentation) for clustering.
         pipeline=_base_.test_pipeline,
-        # k-means on per-subject centred embeddings: subject ids, no
-        # expression labels (identity out, expression in).
+        # k-means on label-free expression descriptors of the scans' 3D
+        # landmarks: Procrustes-aligned (head pose out), minus the
+        # subject's mean shape (identity out; subject ids, no expression
+        # labels). The fused embeddings, even per-subject centred, cluster
+        # little better than chance before training (README).
+        features='landmarks',
+        landmark_pipeline=[_base_.synthesize],
         subject_norm=True,
         # Random-init text tower: clusters keep their prompt from epoch to
         # epoch instead of a meaningless prompt match.

@@ -11,6 +11,7 @@ classes, chance by construction. Such a run is scored by its embeddings
 instead: clustering accuracy (Hungarian-matched to the ground truth, for
 evaluation only), NMI and k-NN accuracy, raw and per-subject centred.
 """
+import math
 from typing import List, Optional, Tuple
 
 #: What the table says instead of a zero-shot accuracy that means nothing.
@@ -33,6 +34,10 @@ _SHORT = {
     'cluster_sn/nmi': 'NMI (subj.-centred)', 'knn/acc': 'k-NN',
     'knn_sn/acc': 'k-NN (subj.-centred)'
 }
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def zero_shot_is_meaningful(model_cfg: dict) -> bool:
@@ -58,11 +63,11 @@ def label_free_lines(means: dict) -> List[str]:
     """``'label: value %'`` for every label-free score in ``means``
     (metric key -> mean, in percent)."""
     return [f'{label}: {means[key]:.2f} %' for key, label in LABEL_FREE_KEYS
-            if means.get(key) is not None]
+            if _finite(means.get(key))]
 
 
 def label_free_cell(means: dict) -> Optional[str]:
     """The label-free scores in one table cell, None if there are none."""
     parts = [f'{_SHORT[key]} {means[key]:.1f}' for key, _ in LABEL_FREE_KEYS
-             if means.get(key) is not None]
+             if _finite(means.get(key))]
     return ', '.join(parts) if parts else None

@@ -43,6 +43,7 @@ def test_lines_and_cell():
     assert label_free_cell(means) == \
         'cluster acc 81.2, k-NN (subj.-centred) 90.0'
     assert label_free_cell({'fer/top1': 50.0}) is None
+    assert label_free_cell({'knn/acc': float('nan')}) is None
 
 
 def test_demo_table_says_n_a_for_a_random_text_tower():

@@ -25,6 +25,7 @@ Two choices decide whether this learns expression or identity:
   a cluster on the same prompt from epoch to epoch, and no zero-shot
   accuracy should be read from the prompts.
 """
+import copy
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -41,9 +42,12 @@ from mmfer4d.evaluation.metrics.clustering_metric import cluster_accuracy
 from mmfer4d.evaluation.metrics.subject_normalization import \
     normalize_per_subject
 from mmfer4d.registry import HOOKS
+from mmfer4d.utils.landmark_geometry import expression_descriptors
 
 #: Key of the pseudo-labels in an mmengine checkpoint.
 CHECKPOINT_KEY = 'pseudo_labels'
+#: What k-means clusters (see :class:`PseudoLabelHook`).
+_FEATURES = ('embedding', 'landmarks', 'both')
 
 
 class PseudoLabelStore:
@@ -241,7 +245,8 @@ class PseudoLabelHook(Hook):
             made is :attr:`matched_to`.
 
     Raises:
-        ValueError: If ``interval < 1``, ``match`` is unknown, the data
+        ValueError: If ``interval < 1``, ``match`` or ``features`` is
+            unknown, the data
             set has fewer samples than classes, a training sample has no
             ``sample_idx``, or (``subject_norm``) no ``subject``.
         TypeError: If the model lacks the pseudo-label interface.
@@ -258,14 +263,22 @@ class PseudoLabelHook(Hook):
                  seed: int = 0,
                  n_init: int = 10,
                  subject_norm: bool = False,
-                 match: str = 'auto'):
+                 match: str = 'auto',
+                 features: str = 'embedding',
+                 landmark_pipeline: Optional[List[dict]] = None):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         if match not in ('auto', 'prompts', 'previous'):
             raise ValueError("match must be 'auto', 'prompts' or "
                              f"'previous', got {match!r}")
+        if features not in _FEATURES:
+            raise ValueError(f'features must be one of {_FEATURES}, got '
+                             f'{features!r}')
         self.subject_norm = subject_norm
         self.match = match
+        self.features = features
+        self.landmark_pipeline = landmark_pipeline
+        self._landmark_cache = None
         self.matched_to: Optional[str] = None
         self.interval = interval
         self.start_epoch = start_epoch
@@ -360,41 +373,114 @@ class PseudoLabelHook(Hook):
                 np.asarray(gts, np.int64), subjects)
 
     def assign(self,
-               embeddings: np.ndarray,
+               embeddings: Optional[np.ndarray],
                class_embeddings: np.ndarray,
                subjects: Optional[Sequence] = None,
                previous: Optional[np.ndarray] = None,
-               match: str = 'prompts') -> np.ndarray:
-        """Pseudo-labels ``(M,)`` of ``embeddings`` ``(M, D)``.
+               match: str = 'prompts',
+               descriptors: Optional[np.ndarray] = None) -> np.ndarray:
+        """Pseudo-labels ``(M,)`` by k-means.
 
-        k-means on the L2-normalised embeddings, per-subject centred first
-        when ``subjects`` ``(M,)`` is given; clusters named by
-        ``class_embeddings`` ``(K, D)`` (``match='prompts'``) or by the
-        ``previous`` labels ``(M,)`` (``'previous'``).
+        Clustered: the L2-normalised ``embeddings`` ``(M, D)`` (per-subject
+        centred first when ``subjects`` ``(M,)`` is given; left out with
+        ``features='landmarks'``), concatenated with ``descriptors``
+        ``(M, F)`` (unit rows) when given, each part scaled by
+        ``1 / sqrt(parts)``. Clusters are named by ``class_embeddings``
+        ``(K, D)`` (``match='prompts'``: the cluster means of the
+        normalised embeddings against the prompts) or by the ``previous``
+        labels ``(M,)`` (``'previous'``).
 
         Raises:
-            ValueError: With fewer samples than classes.
+            ValueError: With fewer samples than classes, nothing to
+                cluster, or ``match='prompts'`` without embeddings.
         """
         from sklearn.cluster import KMeans
         k = class_embeddings.shape[0]
-        if embeddings.shape[0] < k:
-            raise ValueError(f'cannot cluster {embeddings.shape[0]} samples '
-                             f'into {k} classes')
-        if subjects is not None:
-            z = normalize_per_subject(embeddings, subjects)
-        else:
-            z = F.normalize(torch.from_numpy(embeddings), dim=-1).numpy()
+        parts = []
+        unit = None
+        if embeddings is not None:
+            unit = F.normalize(torch.from_numpy(
+                np.asarray(embeddings, np.float32)), dim=-1).numpy()
+            if self.features != 'landmarks':
+                parts.append(
+                    normalize_per_subject(embeddings, subjects)
+                    if subjects is not None else unit)
+        if descriptors is not None:
+            parts.append(np.asarray(descriptors, np.float64))
+        if not parts:
+            raise ValueError('nothing to cluster: no embeddings and no '
+                             'landmark descriptors')
+        num = parts[0].shape[0]
+        if num < k:
+            raise ValueError(f'cannot cluster {num} samples into {k} '
+                             'classes')
+        z = np.concatenate(parts, axis=1) / np.sqrt(len(parts))
         km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed)
         clusters = km.fit_predict(z)
         if match == 'prompts':
-            mapping = match_clusters_to_prompts(km.cluster_centers_,
-                                                class_embeddings)
+            if unit is None:
+                raise ValueError("match='prompts' needs the embeddings")
+            centroids = np.stack([
+                unit[clusters == c].mean(0) if (clusters == c).any() else
+                np.zeros(unit.shape[1], unit.dtype) for c in range(k)
+            ])
+            mapping = match_clusters_to_prompts(centroids, class_embeddings)
         else:
             if previous is None:
                 previous = np.full(len(clusters), -1, dtype=np.int64)
             mapping = match_clusters_to_previous(clusters, previous, k)
         self._clusters = clusters
         return mapping[clusters]
+
+    def landmark_descriptors(self, dataset) -> Tuple[np.ndarray, np.ndarray,
+                                                     np.ndarray, list]:
+        """Expression descriptors of the training scans' landmarks.
+
+        Every ``dataset.get_data_info(i)`` goes through
+        ``landmark_pipeline`` (which must leave a ``mesh`` with
+        ``landmarks``), and :func:`expression_descriptors` turns the
+        ``(M, L, 3)`` landmarks into ``(M, L * 3)`` rows. Landmarks of a
+        scan do not change between epochs, so the result is computed once
+        per data set size and cached.
+
+        Returns:
+            tuple: descriptors ``(M, L * 3)``, ``sample_idx`` ``(M,)``,
+            ground truth ``(M,)`` (-1 where missing; for logging only) and
+            subject ids, in data set order.
+
+        Raises:
+            ValueError: Without ``landmark_pipeline``, or if a scan has no
+                landmarks or no ``subject``.
+        """
+        if self._landmark_cache is not None and \
+                self._landmark_cache[0] == len(dataset):
+            return self._landmark_cache[1]
+        if not self.landmark_pipeline:
+            raise ValueError("features='landmarks' needs a "
+                             'landmark_pipeline that makes `mesh`')
+        pipeline = Compose(self.landmark_pipeline)
+        points, indices, gts, subjects = [], [], [], []
+        for i in range(len(dataset)):
+            info = dataset.get_data_info(i)
+            results = pipeline(copy.deepcopy(info))
+            mesh = results.get('mesh')
+            landmarks = getattr(mesh, 'landmarks', None)
+            if landmarks is None:
+                raise ValueError(f'training sample {i} has no mesh '
+                                 'landmarks after landmark_pipeline')
+            if info.get('subject') is None:
+                raise ValueError(f'training sample {i} has no `subject`')
+            points.append(np.asarray(landmarks, np.float64))
+            indices.append(int(info.get('sample_idx', i)))
+            gt = info.get('gt_label', -1)
+            gts.append(-1 if gt is None else int(np.asarray(gt).reshape(-1)
+                                                 [0]))
+            subjects.append(info['subject'])
+        out = (expression_descriptors(np.stack(points), subjects),
+               np.asarray(indices, np.int64), np.asarray(gts, np.int64),
+               subjects)
+        self._landmark_cache = (len(dataset), out)
+        return out
 
     def update(self, runner) -> None:
         """Recompute and store the pseudo-labels (see the class doc)."""
@@ -411,8 +497,23 @@ class PseudoLabelHook(Hook):
         if len(dataset) < model.num_classes:
             raise ValueError(f'cannot cluster {len(dataset)} samples into '
                              f'{model.num_classes} classes')
-        embs, indices, gts, subjects = self.extract(model, dataset,
-                                                    batch_size)
+        match = self.match
+        if match == 'auto':
+            match = 'prompts' if text_tower_is_pretrained(model) else \
+                'previous'
+        self.matched_to = match
+        descriptors = embs = None
+        if self.features != 'embedding':
+            descriptors, indices, gts, subjects = self.landmark_descriptors(
+                dataset)
+        if self.features != 'landmarks' or match == 'prompts':
+            order = indices if descriptors is not None else None
+            embs, indices, gts, subjects = self.extract(
+                model, dataset, batch_size)
+            if order is not None:
+                # Rows of the descriptors in the order of the pass.
+                row = {int(v): r for r, v in enumerate(order)}
+                descriptors = descriptors[[row[int(v)] for v in indices]]
         if self.subject_norm and any(s is None for s in subjects):
             raise ValueError('PseudoLabelHook(subject_norm=True) needs the '
                              '`subject` metainfo in every training sample')
@@ -421,17 +522,13 @@ class PseudoLabelHook(Hook):
             model.eval()
             class_emb = model.class_text_embeddings().float().cpu().numpy()
             model.train(was_training)
-        match = self.match
-        if match == 'auto':
-            match = 'prompts' if text_tower_is_pretrained(model) else \
-                'previous'
-        self.matched_to = match
         labels = torch.from_numpy(
             self.assign(
                 embs, class_emb,
                 subjects=subjects if self.subject_norm else None,
                 previous=self.store.lookup(indices.tolist()).numpy(),
-                match=match))
+                match=match,
+                descriptors=descriptors))
         # Ranks may see different augmentations: everyone uses rank 0's.
         broadcast(labels, src=0)
         self.store.num_classes = model.num_classes
@@ -453,5 +550,6 @@ class PseudoLabelHook(Hook):
             scores = ', '.join(f'{k}={v:.4f}' for k, v in metrics.items())
             runner.logger.info(
                 f'PseudoLabelHook (epoch {runner.epoch}): {len(labels)} '
-                f'pseudo-labels (subject_norm={self.subject_norm}, '
-                f'clusters matched to {match}); {scores}')
+                f'pseudo-labels (features={self.features}, subject_norm='
+                f'{self.subject_norm}, clusters matched to {match}); '
+                f'{scores}')

@@ -1,5 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 """k-NN accuracy of embeddings across held-out subjects."""
+import warnings
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -79,7 +80,8 @@ class KNNAccuracy(BaseMetric):
     held-out subjects' test samples, so a representation that groups
     identity gains nothing. Labels are used only to score.
 
-    Returned keys (after the prefix, ``'knn'`` by default): ``acc`` (%),
+    Returned keys (after the prefix, ``'knn'`` by default): ``acc`` (%;
+    NaN, with a warning, when the test set holds a single subject),
     ``num_scored``, ``num_skipped``.
 
     Args:
@@ -135,5 +137,10 @@ class KNNAccuracy(BaseMetric):
         subjects = [r['subject'] for r in results]
         if self.subject_norm:
             x = normalize_per_subject(x, subjects)
+        if len({str(v) for v in subjects}) < 2:
+            warnings.warn('KNNAccuracy: the test set holds one subject, so '
+                          'no sample has a neighbour of another subject; '
+                          'acc is NaN')
+            return dict(acc=float('nan'), **counts)
         pred = knn_predict(x, labels, subjects, self.k, self.temperature)
         return dict(acc=100.0 * float((pred == labels).mean()), **counts)

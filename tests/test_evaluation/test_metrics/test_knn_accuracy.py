@@ -92,3 +92,14 @@ def test_errors():
         KNNAccuracy().process(None, [
             dict(embedding=torch.ones(2), gt_label=torch.tensor([0]))
         ])
+
+
+def test_one_test_subject_gives_nan_with_a_warning():
+    metric = KNNAccuracy()
+    metric.process(None, [
+        dict(embedding=torch.ones(2), gt_label=torch.tensor([c]),
+             subject='S0') for c in (0, 1)
+    ])
+    with pytest.warns(UserWarning, match='one subject'):
+        out = metric.evaluate(2)
+    assert np.isnan(out['knn/acc'])
