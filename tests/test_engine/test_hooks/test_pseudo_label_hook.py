@@ -308,3 +308,71 @@ def test_subject_norm_needs_subjects(model):
     runner = fake_runner(model, SubjectToyDataset())
     hook.update(runner)
     assert (hook.store.lookup(range(12)) >= 0).all()
+
+
+class LandmarkToyDataset(SubjectToyDataset):
+    """SubjectToyDataset whose scans have 3D landmarks: a big per-subject
+    shape, a small per-expression displacement, a random head pose."""
+
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(2)
+        self.mean = rng.standard_normal((12, 3)) * 40
+        self.identity = rng.standard_normal((4, 12, 3)) * 4
+        self.expression = rng.standard_normal((3, 12, 3))
+        self.yaw = rng.uniform(-0.1, 0.1, len(self.labels))
+
+
+def landmark_step(dataset, calls):
+
+    def step(info):
+        calls.append(info['sample_idx'])
+        s, c = int(info['subject'][1:]), info['gt_label']
+        pts = dataset.mean + dataset.identity[s] + dataset.expression[c]
+        a = dataset.yaw[info['sample_idx']]
+        rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0],
+                        [-np.sin(a), 0, np.cos(a)]])
+        info['mesh'] = types.SimpleNamespace(landmarks=pts @ rot.T)
+        return info
+
+    return step
+
+
+def test_landmark_features_cluster_expressions_without_the_model(
+        model, monkeypatch):
+    dataset = LandmarkToyDataset()
+    calls = []
+    hook = PseudoLabelHook(
+        n_init=4, features='landmarks',
+        landmark_pipeline=[landmark_step(dataset, calls)])
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError('landmarks need no pass of the model')
+
+    monkeypatch.setattr(hook, 'extract', no_pass)
+    runner = fake_runner(model, dataset)
+    hook.update(runner)
+    assert hook.last_metrics['train/pseudo_cluster_acc'] == 1.0
+    labels = hook.store.lookup(range(12)).numpy()
+    assert cluster_accuracy(labels, np.array(dataset.labels)) == 1.0
+    # The landmarks are read once, then cached.
+    hook.update(runner)
+    assert calls == list(range(12))
+
+
+def test_both_features_and_landmark_errors(model):
+    dataset = LandmarkToyDataset()
+    hook = PseudoLabelHook(
+        n_init=4, features='both', subject_norm=True,
+        landmark_pipeline=[landmark_step(dataset, [])])
+    hook.update(fake_runner(model, dataset))
+    assert (hook.store.lookup(range(12)) >= 0).all()
+    with pytest.raises(ValueError, match='features'):
+        PseudoLabelHook(features='pixels')
+    with pytest.raises(ValueError, match='landmark_pipeline'):
+        PseudoLabelHook(features='landmarks').update(
+            fake_runner(model, dataset))
+    with pytest.raises(ValueError, match='no mesh landmarks'):
+        PseudoLabelHook(features='landmarks',
+                        landmark_pipeline=[lambda info: info]).update(
+                            fake_runner(model, dataset))
