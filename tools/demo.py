@@ -81,12 +81,12 @@ RUNS = {
         evaluation='zero-shot'),
     'smile-vlm-pseudo': dict(
         config=_cfg('smile-vlm-pseudo_resnet18-w16_scratch_1xb32-40e_'
-                    'synthetic-fer3d-3view-96px'),
+                    'synthetic-fer3d-3view-normal-96px'),
         method='SMILE-VLM', supervision='none (pseudo-labels)',
         evaluation='zero-shot'),
     'smile-vlm-pseudo-linear': dict(
         config=_cfg('smile-vlm-linear_resnet18-w16_smile-vlm-pre_1xb32-10e_'
-                    'synthetic-fer3d-3view-96px'),
+                    'synthetic-fer3d-3view-normal-96px'),
         probe_of='smile-vlm-pseudo',
         method='SMILE-VLM', supervision='none (pseudo-labels)',
         evaluation='linear probe'),
