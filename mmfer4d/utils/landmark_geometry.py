@@ -103,3 +103,34 @@ def expression_descriptors(landmarks: np.ndarray,
     flat = flat - (sums / counts)[inverse]
     norm = np.linalg.norm(flat, axis=1, keepdims=True)
     return np.where(norm > 1e-9, flat / np.maximum(norm, 1e-12), 0.0)
+
+
+def pca_whiten(x: np.ndarray, num_components: int) -> np.ndarray:
+    """Project rows on their top principal components, whiten, L2-normalise.
+
+    ``z = n(U_k sqrt(N))`` from the SVD ``x - mean = U S V^T`` (each of the
+    ``k`` directions gets unit variance, so small but consistent
+    displacements, such as a brow raise, weigh as much as large ones, such
+    as an open jaw; PCA whitening, e.g. Bishop, "Pattern Recognition and
+    Machine Learning", 2006, Sec. 12.1.3).
+
+    Args:
+        x (np.ndarray): ``(N, F)`` rows.
+        num_components (int): ``k``, at most ``min(N, F)``.
+
+    Returns:
+        np.ndarray: ``(N, k)`` float64 unit rows.
+
+    Raises:
+        ValueError: If ``x`` is not 2-D or ``k`` is out of range.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f'x must be (N, F), got shape {x.shape}')
+    if not 1 <= num_components <= min(x.shape):
+        raise ValueError(f'num_components must be in [1, {min(x.shape)}], '
+                         f'got {num_components}')
+    u, _, _ = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    z = u[:, :num_components] * np.sqrt(len(x))
+    norm = np.linalg.norm(z, axis=1, keepdims=True)
+    return z / np.maximum(norm, 1e-12)

@@ -50,7 +50,8 @@ from mmfer4d.evaluation.metrics.clustering_metric import cluster_accuracy
 from mmfer4d.evaluation.metrics.subject_normalization import \
     normalize_per_subject
 from mmfer4d.registry import HOOKS
-from mmfer4d.utils.landmark_geometry import expression_descriptors
+from mmfer4d.utils.landmark_geometry import (expression_descriptors,
+                                             pca_whiten)
 
 #: Key of the pseudo-labels in an mmengine checkpoint.
 CHECKPOINT_KEY = 'pseudo_labels'
@@ -273,7 +274,8 @@ class PseudoLabelHook(Hook):
                  subject_norm: bool = False,
                  match: str = 'auto',
                  features: str = 'embedding',
-                 landmark_pipeline: Optional[List[dict]] = None):
+                 landmark_pipeline: Optional[List[dict]] = None,
+                 landmark_components: Optional[int] = None):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         if match not in ('auto', 'prompts', 'previous'):
@@ -286,6 +288,7 @@ class PseudoLabelHook(Hook):
         self.match = match
         self.features = features
         self.landmark_pipeline = landmark_pipeline
+        self.landmark_components = landmark_components
         self._landmark_cache = None
         self.matched_to: Optional[str] = None
         self.interval = interval
@@ -447,7 +450,9 @@ class PseudoLabelHook(Hook):
         Every ``dataset.get_data_info(i)`` goes through
         ``landmark_pipeline`` (which must leave a ``mesh`` with
         ``landmarks``), and :func:`expression_descriptors` turns the
-        ``(M, L, 3)`` landmarks into ``(M, L * 3)`` rows. Landmarks of a
+        ``(M, L, 3)`` landmarks into ``(M, L * 3)`` rows (``(M, k)``
+        after :func:`~mmfer4d.utils.pca_whiten` with
+        ``landmark_components``). Landmarks of a
         scan do not change between epochs, so the result is computed once
         per data set size and cached.
 
@@ -484,7 +489,10 @@ class PseudoLabelHook(Hook):
             gts.append(-1 if gt is None else int(np.asarray(gt).reshape(-1)
                                                  [0]))
             subjects.append(info['subject'])
-        out = (expression_descriptors(np.stack(points), subjects),
+        desc = expression_descriptors(np.stack(points), subjects)
+        if self.landmark_components:
+            desc = pca_whiten(desc, self.landmark_components)
+        out = (desc,
                np.asarray(indices, np.int64), np.asarray(gts, np.int64),
                subjects)
         self._landmark_cache = (len(dataset), out)

@@ -358,6 +358,13 @@ def test_landmark_features_cluster_expressions_without_the_model(
     # The landmarks are read once, then cached.
     hook.update(runner)
     assert calls == list(range(12))
+    # Whitened to 3 components, the descriptors still find the expressions.
+    hook = PseudoLabelHook(
+        n_init=4, features='landmarks', landmark_components=3,
+        landmark_pipeline=[landmark_step(dataset, [])])
+    hook.update(runner)
+    assert hook.landmark_descriptors(dataset)[0].shape == (12, 3)
+    assert hook.last_metrics['train/pseudo_cluster_acc'] == 1.0
 
 
 def test_both_features_and_landmark_errors(model):
