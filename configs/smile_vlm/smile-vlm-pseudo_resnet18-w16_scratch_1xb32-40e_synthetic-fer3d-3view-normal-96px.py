@@ -33,7 +33,9 @@ custom_hooks = [
         # the same training-set clustering accuracy (README).
         landmark_components=12,
         subject_norm=True,
-        match='auto')
+        match='auto'),
+    # The parent's (ChannelsLastHook).
+    *_base_.custom_hooks,
 ]
 
 # Zero-shot accuracy (n/a here), then k-means clustering accuracy
