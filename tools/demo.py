@@ -16,8 +16,10 @@
    Markdown table of the synthetic benchmark (also ``leaderboard.md``).
 
 Other runs (``--what``): ``intensities`` (all four intensity levels,
-accuracy per level), ``ssl`` (self-supervised, ``pseudo`` text source:
-zero-shot, clustering and linear probe), ``baseline`` (the same backbone
+accuracy per level), ``ssl`` (self-supervised, ``pseudo`` text source
+from landmark clusters: clustering accuracy, NMI, k-NN and linear probe;
+its zero-shot accuracy is printed as n/a with a random-init text tower,
+see :mod:`mmfer4d.apis.label_free_report`), ``baseline`` (the same backbone
 and views trained with cross-entropy only), ``4d`` (SyntheticFER4D
 sequences, SampleFrames + temporal fusion), ``all``. Every run keeps its
 results in ``WORK_DIR/RUN/metrics.json``, and the table lists every run
