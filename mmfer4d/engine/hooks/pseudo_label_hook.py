@@ -247,7 +247,7 @@ class PseudoLabelHook(Hook):
         n_init (int): k-means restarts. Defaults to 10.
         subject_norm (bool): Remove every subject's mean embedding before
             k-means (uses subject ids, no expression labels). Defaults to
-            False.
+            False. (Landmark descriptors are always subject-centred.)
         match (str): ``'prompts'``, ``'previous'`` or ``'auto'``
             (``'prompts'`` if the text encoder has ``pretrained``
             weights, else ``'previous'``). Defaults to 'auto'. The choice
