@@ -1,5 +1,4 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-import importlib.util
 import os.path as osp
 
 from mmengine.config import Config
@@ -47,10 +46,7 @@ def test_lines_and_cell():
 
 
 def test_demo_table_says_n_a_for_a_random_text_tower():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_demo_lfr', osp.join(ROOT, 'tools', 'demo.py'))
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    from mmfer4d.apis import demo
     protocol = dict(dataset='SyntheticFER3D', subjects=100, folds=5,
                     folds_tested=[0], classes=6, intensities=[3, 4])
     record = dict(

@@ -5,10 +5,12 @@ from .pseudo_label_hook import (PseudoLabelHook, PseudoLabelStore,
                                 match_clusters_to_previous,
                                 match_clusters_to_prompts,
                                 text_tower_is_pretrained)
+from .random_state_hook import EpochSeededWorkerInit, RandomStateHook
 from .skipped_sample_hook import SkippedSampleHook
 
 __all__ = [
     'PseudoLabelHook', 'PseudoLabelStore', 'match_clusters_to_prompts',
     'match_clusters_to_previous', 'text_tower_is_pretrained',
-    'MultiViewVisualizationHook', 'SkippedSampleHook', 'ChannelsLastHook'
+    'MultiViewVisualizationHook', 'SkippedSampleHook', 'RandomStateHook',
+    'EpochSeededWorkerInit', 'ChannelsLastHook'
 ]

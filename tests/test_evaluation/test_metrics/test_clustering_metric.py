@@ -89,3 +89,17 @@ def test_subject_norm_clusters_expression_not_identity():
             None, [dict(gt_label=torch.tensor([0]), embedding=torch.ones(2))])
     with pytest.raises(ValueError, match='subject_norm'):
         ClusteringMetric(mode='pred_label', subject_norm=True)
+
+
+def test_empty_input_is_an_error_not_a_score():
+    # No sample has no accuracy: 0 (what the hook's own copy returned)
+    # would read as a failed clustering.
+    with pytest.raises(ValueError, match='non-empty'):
+        cluster_accuracy([], [])
+    with pytest.raises(ValueError, match='non-empty'):
+        cluster_accuracy(np.array([], dtype=np.int64),
+                         np.array([], dtype=np.int64))
+    # The metric reports no acc/nmi for a test set with no sample scored.
+    metric = ClusteringMetric(mode='pred_label')
+    out = metric.compute_metrics([])
+    assert 'acc' not in out and 'nmi' not in out
