@@ -3,8 +3,9 @@
 
 Targets (``tools/demo.py --what``, ``make demo-*``): ``main`` (zero-shot +
 linear probe, BU-3DFE-style intensities 3-4), ``intensities`` (all four
-levels, accuracy per level), ``ssl`` (``pseudo`` text source: zero-shot,
-clustering and linear probe), ``baseline`` (the same backbone and views
+levels, accuracy per level), ``ssl`` (``pseudo`` text source from landmark
+clusters: clustering accuracy, NMI, k-NN and linear probe; zero-shot n/a
+with a random-init text tower), ``baseline`` (the same backbone and views
 trained with cross-entropy only), ``4d`` (sequences, SampleFrames +
 temporal fusion).
 """
