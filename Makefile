@@ -40,7 +40,8 @@ demo: $(STAMP)
 demo-intensities: $(STAMP)
 	$(PY) tools/demo.py --what intensities --work-dir $(DEMO_DIR) $(DEMO_ARGS)
 
-# Self-supervised (pseudo text source): zero-shot, clustering, linear probe.
+# Self-supervised (landmark pseudo-labels, no expression label): clustering,
+# NMI, k-NN, linear probe; zero-shot n/a with the random-init text tower.
 demo-ssl: $(STAMP)
 	$(PY) tools/demo.py --what ssl --work-dir $(DEMO_DIR) $(DEMO_ARGS)
 

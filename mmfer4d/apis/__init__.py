@@ -11,6 +11,8 @@ from .kfold_pretrain import (PretrainLeakError, checkpoint_keys,
                              last_checkpoint, pretrained_checkpoint_key,
                              read_pretrain_record, set_pretrained_checkpoint)
 from .kfold_runner import run_kfold, write_summary
+from .label_free_report import (NO_ZERO_SHOT, label_free_cell,
+                                label_free_lines, zero_shot_is_meaningful)
 from .web_demo import FERWebDemo
 
 __all__ = [
@@ -22,5 +24,6 @@ __all__ = [
     'split_subjects', 'KFoldProgress', 'build_runner', 'PretrainLeakError',
     'checkpoint_keys', 'last_checkpoint', 'pretrained_checkpoint_key',
     'read_pretrain_record', 'set_pretrained_checkpoint', 'run_kfold',
-    'write_summary', 'FERWebDemo'
+    'write_summary', 'NO_ZERO_SHOT', 'label_free_cell', 'label_free_lines',
+    'zero_shot_is_meaningful', 'FERWebDemo'
 ]

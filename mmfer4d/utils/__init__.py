@@ -5,6 +5,8 @@ from .checkpoint import (CheckpointRefusedError, UnsafeCheckpointError,
                          register_checkpoint_safe_globals,
                          safe_load_checkpoint)
 from .checkpoint_scan import scan_checkpoint
+from .landmark_geometry import (expression_descriptors, pca_whiten,
+                                procrustes_align)
 from .checkpoint_schemes import (download_checkpoint, load_from_http,
                                  register_checkpoint_schemes, unsafe_schemes)
 from .dist_env import init_cpu_distributed
@@ -15,5 +17,6 @@ __all__ = [
     'init_cpu_distributed', 'load_from_http', 'load_from_local',
     'mmengine_checkpoint_safe_globals',
     'register_checkpoint_safe_globals', 'register_checkpoint_schemes',
-    'safe_load_checkpoint', 'scan_checkpoint', 'unsafe_schemes'
+    'safe_load_checkpoint', 'scan_checkpoint', 'unsafe_schemes',
+    'expression_descriptors', 'pca_whiten', 'procrustes_align'
 ]

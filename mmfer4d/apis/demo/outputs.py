@@ -70,7 +70,8 @@ def ranked_table(records: dict, work_dir: str) -> str:
                                       load_results, rank_results)
     loaded = []
     for name, spec in RUNS.items():
-        if not spec.ranked or name not in records:
+        if not spec.ranked or name not in records or not records[
+                name].get('zero_shot_meaningful', True):
             continue
         path = osp.join(work_dir, name, 'RESULTS.json')
         with open(path, 'w', encoding='utf-8') as f:

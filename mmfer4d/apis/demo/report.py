@@ -11,6 +11,8 @@ A *record* is what :func:`mmfer4d.apis.demo.runner.run_one` returns and
 import math
 from typing import List, Optional, Sequence
 
+from ..label_free_report import (NO_ZERO_SHOT, label_free_cell,
+                                 label_free_lines)
 from .registry import RUNS
 from .run_config import CLASSES
 
@@ -64,9 +66,8 @@ def format_run(record: dict) -> str:
         f'Held-out subjects: {p["dataset"]}, classes {p["classes"]}, '
         f'intensities {p["intensities"]}, fold(s) {p["folds_tested"]} of '
         f'{p["folds"]}',
-        f'Accuracy: {fmt(mean_of(record, prefix + "top1"), 2)} %   '
-        f'mean class accuracy: '
-        f'{fmt(mean_of(record, prefix + "mean_class_acc"), 2)} %'
+        f'Accuracy: {_accuracy(record)} %   '
+        f'mean class accuracy: {_mean_class(record)} %'
     ]
     lines.append('Per-class accuracy (%): ' + ', '.join(
         f'{c} {fmt(mean_of(record, prefix + "acc_" + c))}' for c in classes))
@@ -76,10 +77,7 @@ def format_run(record: dict) -> str:
         lines.append('Accuracy per intensity (%): ' + ', '.join(
             f'{k.rsplit("_", 1)[1]}: {fmt(mean_of(record, k))}'
             for k in levels))
-    for key, label in (('cluster/acc', 'clustering accuracy'),
-                       ('cluster/nmi', 'NMI')):
-        if key in record['aggregate']:
-            lines.append(f'{label}: {fmt(mean_of(record, key), 2)} %')
+    lines.extend(label_free_lines(_means(record)))
     if metrics.get(prefix + 'confusion_matrix'):
         lines.append(f'Confusion matrix (fold {fold}):')
         lines.append(format_confusion(metrics[prefix + 'confusion_matrix'],
@@ -103,11 +101,28 @@ def also_intensity_levels(record: dict) -> str:
 
 
 def also_clustering(record: dict) -> str:
-    """``cluster acc 40.0, NMI 20.0`` for runs with clustering metrics."""
-    if 'cluster/acc' not in record['aggregate']:
-        return ''
-    return (f'cluster acc {fmt(mean_of(record, "cluster/acc"))}, '
-            f'NMI {fmt(mean_of(record, "cluster/nmi"))}')
+    """``cluster acc 40.0, NMI 20.0, k-NN ...`` for runs with label-free
+    scores of their embeddings
+    (:func:`~mmfer4d.apis.label_free_report.label_free_cell`)."""
+    return label_free_cell(_means(record)) or ''
+
+
+def _means(record: dict) -> dict:
+    return {k: v['mean'] for k, v in record.get('aggregate', {}).items()
+            if isinstance(v, dict) and 'mean' in v}
+
+
+def _accuracy(record: dict) -> str:
+    """Held-out accuracy, or n/a for a zero-shot that means nothing."""
+    if not record.get('zero_shot_meaningful', True):
+        return NO_ZERO_SHOT
+    return fmt(mean_of(record, 'fer/top1'), 2)
+
+
+def _mean_class(record: dict) -> str:
+    if not record.get('zero_shot_meaningful', True):
+        return '-'
+    return fmt(mean_of(record, 'fer/mean_class_acc'), 2)
 
 
 #: The *Also* column of every run, before the run's own ``also``.
@@ -126,8 +141,9 @@ def leaderboard_rows(records: dict) -> List[dict]:
         extra = [text for text in (f(rec) for f in DEFAULT_ALSO + spec.also)
                  if text]
         std = rec['aggregate'].get('fer/top1', {}).get('std')
-        acc = fmt(mean_of(rec, 'fer/top1'), 2)
-        if std is not None and len(rec['folds']) > 1:
+        acc = _accuracy(rec)
+        if std is not None and len(rec['folds']) > 1 and \
+                rec.get('zero_shot_meaningful', True):
             acc += f' ± {std:.2f}'
         wall = sum(rec.get('wall_s', {}).values())
         levels_range = '-'.join(
@@ -141,7 +157,7 @@ def leaderboard_rows(records: dict) -> List[dict]:
                  f'{",".join(str(f) for f in p["folds_tested"])}/'
                  f'{p["folds"]}',
                  accuracy=acc,
-                 mean_class=fmt(mean_of(rec, 'fer/mean_class_acc'), 2),
+                 mean_class=_mean_class(rec),
                  extra='; '.join(extra),
                  epochs=rec.get('epochs'),
                  train_min=fmt(wall / 60.0) if wall else '-'))

@@ -14,6 +14,7 @@ from mmfer4d.apis.kfold import (FOLD_METRICS_FILE, aggregate_folds,
                                 fold_is_done, jsonable, run_fold)
 from mmfer4d.apis.kfold_pretrain import last_checkpoint
 
+from ..label_free_report import zero_shot_is_meaningful
 from .outputs import collect_records, ranked_table, save_results
 from .pictures import VIEW_NAMES, draw_browse, draw_pictures
 from .registry import ROOT, RUNS, runs_of
@@ -169,6 +170,8 @@ def run_one(name: str, options: DemoOptions, work_dir: str, folds,
                 json.dump(dict(wall_s=record['wall_s'][fold]), f)
         record['folds'][fold] = metrics
         record['run_dir'] = run_dir
+        # A label-free run with a random text tower has no zero-shot row.
+        record['zero_shot_meaningful'] = zero_shot_is_meaningful(cfg.model)
         record['epochs'] = int(cfg.train_cfg.max_epochs)
         record['protocol'] = protocol_of(cfg, num_folds, folds)
     record['aggregate'] = aggregate_folds({options.seed: record['folds']})

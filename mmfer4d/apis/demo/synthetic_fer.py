@@ -3,8 +3,9 @@
 
 Targets (``tools/demo.py --what``, ``make demo-*``): ``main`` (zero-shot +
 linear probe, BU-3DFE-style intensities 3-4), ``intensities`` (all four
-levels, accuracy per level), ``ssl`` (``pseudo`` text source: zero-shot,
-clustering and linear probe), ``baseline`` (the same backbone and views
+levels, accuracy per level), ``ssl`` (``pseudo`` text source from landmark
+clusters: clustering accuracy, NMI, k-NN and linear probe; zero-shot n/a
+with a random-init text tower), ``baseline`` (the same backbone and views
 trained with cross-entropy only), ``4d`` (sequences, SampleFrames +
 temporal fusion).
 """
@@ -39,12 +40,12 @@ register_target('intensities', [
 register_target('ssl', [
     RunSpec('smile-vlm-pseudo',
             config_path('smile-vlm-pseudo_resnet18-w16_scratch_1xb32-40e_'
-                        'synthetic-fer3d-3view-96px'),
+                        'synthetic-fer3d-3view-normal-96px'),
             method='SMILE-VLM', supervision=_NONE, evaluation='zero-shot',
             ranked=True),
     RunSpec('smile-vlm-pseudo-linear',
             config_path('smile-vlm-linear_resnet18-w16_smile-vlm-pre_'
-                        '1xb32-10e_synthetic-fer3d-3view-96px'),
+                        '1xb32-10e_synthetic-fer3d-3view-normal-96px'),
             probe_of='smile-vlm-pseudo', method='SMILE-VLM',
             supervision=_NONE, evaluation='linear probe', ranked=True),
 ])

@@ -2,12 +2,15 @@
 from .channels_last_hook import ChannelsLastHook
 from .multiview_visualization_hook import MultiViewVisualizationHook
 from .pseudo_label_hook import (PseudoLabelHook, PseudoLabelStore,
-                                match_clusters_to_prompts)
+                                match_clusters_to_previous,
+                                match_clusters_to_prompts,
+                                text_tower_is_pretrained)
 from .random_state_hook import EpochSeededWorkerInit, RandomStateHook
 from .skipped_sample_hook import SkippedSampleHook
 
 __all__ = [
     'PseudoLabelHook', 'PseudoLabelStore', 'match_clusters_to_prompts',
+    'match_clusters_to_previous', 'text_tower_is_pretrained',
     'MultiViewVisualizationHook', 'SkippedSampleHook', 'RandomStateHook',
     'EpochSeededWorkerInit', 'ChannelsLastHook'
 ]

@@ -9,6 +9,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
 from mmfer4d.registry import METRICS
+from .subject_normalization import normalize_per_subject
 from .utils import add_skipped, split_skipped, to_label, to_numpy
 
 
@@ -70,6 +71,11 @@ class ClusteringMetric(BaseMetric):
         normalize (bool): L2-normalise embeddings before k-means (cosine
             geometry, as contrastive embeddings are trained).
             Defaults to True.
+        subject_norm (bool): Remove every (held-out) subject's mean
+            embedding before k-means
+            (:func:`~mmfer4d.evaluation.metrics.normalize_per_subject`):
+            uses the ``subject`` metainfo of the test samples, no labels.
+            Defaults to False.
         seed (int): Seed of k-means. Defaults to 0.
         n_init (int): k-means restarts. Defaults to 10.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
@@ -77,8 +83,9 @@ class ClusteringMetric(BaseMetric):
 
     Raises:
         ValueError: On an unknown ``mode``.
-        KeyError: (in :meth:`process`) If the field the mode needs is
-            missing from a data sample.
+        KeyError: (in :meth:`process`) If the field the mode needs, or
+            ``subject`` with ``subject_norm``, is missing from a data
+            sample.
     """
     default_prefix = 'cluster'
 
@@ -88,9 +95,13 @@ class ClusteringMetric(BaseMetric):
                  normalize: bool = True,
                  seed: int = 0,
                  n_init: int = 10,
+                 subject_norm: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if subject_norm and mode != 'kmeans':
+            raise ValueError("subject_norm needs mode='kmeans'")
+        self.subject_norm = subject_norm
         if mode not in ('kmeans', 'pred_label'):
             raise ValueError(
                 f"mode must be 'kmeans' or 'pred_label', got {mode!r}")
@@ -109,8 +120,12 @@ class ClusteringMetric(BaseMetric):
                                f'the field "{field}" in every data sample')
             value = to_numpy(sample[field]).astype(np.float32).reshape(-1) \
                 if field == 'embedding' else to_label(sample[field])
+            if self.subject_norm and sample.get('subject') is None:
+                raise KeyError('ClusteringMetric(subject_norm=True) needs '
+                               'the "subject" metainfo in every sample')
             self.results.append(
-                dict(value=value, gt_label=to_label(sample['gt_label'])))
+                dict(value=value, gt_label=to_label(sample['gt_label']),
+                     subject=sample.get('subject')))
 
     def compute_metrics(self, results: List[dict]) -> dict:
         results, counts = split_skipped(results, type(self).__name__)
@@ -127,7 +142,10 @@ class ClusteringMetric(BaseMetric):
             if k is None:
                 k = len(np.unique(labels))
             x = np.stack([r['value'] for r in results]).astype(np.float64)
-            if self.normalize:
+            if self.subject_norm:
+                x = normalize_per_subject(x, [r['subject'] for r in results],
+                                          l2=self.normalize)
+            elif self.normalize:
                 x = x / np.maximum(
                     np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
             k = min(k, len(x))

@@ -165,6 +165,9 @@ class OpenCLIPTextEncoder(BaseModule):
                                        text_cfg_overrides)
         text_cfg = settings['text_cfg']
         self.model_name = model_name
+        # Read by PseudoLabelHook(match='auto'): prompts mean something
+        # only with pretrained weights.
+        self.pretrained = pretrained
         self.embed_dim = settings['embed_dim']
         self.quick_gelu = settings['quick_gelu']
         self.context_length = text_cfg.get('context_length', 77)

@@ -10,7 +10,9 @@ from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
 from mmfer4d.engine.hooks import (PseudoLabelHook, PseudoLabelStore,
-                                  match_clusters_to_prompts)
+                                  match_clusters_to_previous,
+                                  match_clusters_to_prompts,
+                                  text_tower_is_pretrained)
 from mmfer4d.engine.hooks import pseudo_label_hook
 from mmfer4d.evaluation import cluster_accuracy
 from mmfer4d.registry import HOOKS, MODELS
@@ -131,7 +133,8 @@ def model():
 
 def test_hook_fills_store_and_logs_accuracy(model):
     dataset = ToyDataset()
-    hook = HOOKS.build(dict(type='PseudoLabelHook', interval=2, n_init=4))
+    hook = HOOKS.build(
+        dict(type='PseudoLabelHook', interval=2, n_init=4, match='prompts'))
     runner = fake_runner(model.train(), dataset, epoch=1)
     hook.before_train_epoch(runner)  # epoch 1: not due
     assert len(hook.store) == 0
@@ -217,3 +220,166 @@ def test_hook_errors(model):
         hook.update(fake_runner(model, ToyDataset(per_class=0)))
     with pytest.raises(TypeError, match='SMILEVLM'):
         hook.update(fake_runner(torch.nn.Linear(2, 2), ToyDataset()))
+
+
+def test_match_clusters_to_previous_keeps_label_ids():
+    previous = np.array([0, 0, 1, 1, 2, 2, -1])
+    # The same partition with other ids (and one sample moved): the ids
+    # follow the previous labels, not the k-means numbering.
+    clusters = np.array([2, 2, 0, 1, 1, 1, 0])
+    mapping = match_clusters_to_previous(clusters, previous, 3)
+    # Agreement 2->0: 2, 1->2: 2, 0->1: 1 (the best, 5 of 6).
+    assert mapping.tolist() == [1, 2, 0]
+    assert mapping[clusters].tolist()[:6] == [0, 0, 1, 2, 2, 2]
+    # No previous labels: the k-means ids as they are.
+    assert match_clusters_to_previous(
+        clusters, np.full(7, -1), 3).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match='previous'):
+        match_clusters_to_previous(clusters, previous[:3], 3)
+    with pytest.raises(ValueError, match='< 3'):
+        match_clusters_to_previous(clusters + 1, previous, 3)
+
+
+class SubjectToyDataset(ToyDataset):
+    """Four subjects x three expressions; the subject sets most pixels."""
+
+    def __init__(self):
+        g = torch.Generator().manual_seed(1)
+        self.faces = torch.randint(0, 255, (4, 3, 4, 32, 32), generator=g)
+        self.labels = [c for _ in range(4) for c in range(3)]
+        self.subjects = [f'S{s}' for s in range(4) for _ in range(3)]
+
+    def get_data_info(self, idx):
+        return dict(gt_label=self.labels[idx], sample_idx=idx,
+                    subject=self.subjects[idx])
+
+    def __getitem__(self, idx):
+        info = self.get_data_info(idx)
+        img = self.faces[int(info['subject'][1:])].clone()
+        img[..., :8, :] = 80 * info['gt_label']  # the "expression"
+        ds = DataSample(metainfo=dict(sample_idx=idx,
+                                      subject=info['subject']))
+        return dict(inputs=img.to(torch.uint8),
+                    data_samples=ds.set_gt_label(info['gt_label']))
+
+
+def test_random_text_tower_matches_to_previous_labels(model):
+    assert not text_tower_is_pretrained(model)
+    hook = PseudoLabelHook(n_init=2)  # match='auto'
+    runner = fake_runner(model, ToyDataset(per_class=3))
+    hook.update(runner)
+    assert hook.matched_to == 'previous'
+    # No label accuracy is logged for arbitrary cluster ids.
+    assert 'train/pseudo_label_acc' not in hook.last_metrics
+    first = hook.store.lookup(range(9)).clone()
+    hook.update(runner)
+    assert torch.equal(hook.store.lookup(range(9)), first)
+    model.text_encoder.pretrained = 'openai'  # as a tag would set it
+    try:
+        assert text_tower_is_pretrained(model)
+        hook.update(runner)
+        assert hook.matched_to == 'prompts'
+        assert 'train/pseudo_label_acc' in hook.last_metrics
+    finally:
+        model.text_encoder.pretrained = None
+    with pytest.raises(ValueError, match='match'):
+        PseudoLabelHook(match='centroids')
+
+
+def test_subject_norm_assign_finds_expressions_not_subjects():
+    rng = np.random.default_rng(0)
+    identity = 5.0 * rng.standard_normal((5, 8))
+    emb = np.stack([identity[s] + np.eye(8)[c] for s in range(5)
+                    for c in range(3)]) + 0.01 * rng.standard_normal((15, 8))
+    gt = np.tile(np.arange(3), 5)
+    subjects = np.repeat(np.arange(5), 3)
+    hook = PseudoLabelHook(n_init=4)
+    prompts = np.eye(3, 8)
+    raw = hook.assign(emb, prompts, match='previous')
+    assert cluster_accuracy(raw, gt) < 0.7
+    normed = hook.assign(emb, prompts, subjects=subjects, match='previous')
+    assert cluster_accuracy(normed, gt) == 1.0
+
+
+def test_subject_norm_needs_subjects(model):
+    hook = PseudoLabelHook(n_init=2, subject_norm=True)
+    with pytest.raises(ValueError, match='subject'):
+        hook.update(fake_runner(model, ToyDataset(per_class=3)))
+    runner = fake_runner(model, SubjectToyDataset())
+    hook.update(runner)
+    assert (hook.store.lookup(range(12)) >= 0).all()
+
+
+class LandmarkToyDataset(SubjectToyDataset):
+    """SubjectToyDataset whose scans have 3D landmarks: a big per-subject
+    shape, a small per-expression displacement, a random head pose."""
+
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(2)
+        self.mean = rng.standard_normal((12, 3)) * 40
+        self.identity = rng.standard_normal((4, 12, 3)) * 4
+        self.expression = rng.standard_normal((3, 12, 3))
+        self.yaw = rng.uniform(-0.1, 0.1, len(self.labels))
+
+
+def landmark_step(dataset, calls):
+
+    def step(info):
+        calls.append(info['sample_idx'])
+        s, c = int(info['subject'][1:]), info['gt_label']
+        pts = dataset.mean + dataset.identity[s] + dataset.expression[c]
+        a = dataset.yaw[info['sample_idx']]
+        rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0],
+                        [-np.sin(a), 0, np.cos(a)]])
+        info['mesh'] = types.SimpleNamespace(landmarks=pts @ rot.T)
+        return info
+
+    return step
+
+
+def test_landmark_features_cluster_expressions_without_the_model(
+        model, monkeypatch):
+    dataset = LandmarkToyDataset()
+    calls = []
+    hook = PseudoLabelHook(
+        n_init=4, features='landmarks',
+        landmark_pipeline=[landmark_step(dataset, calls)])
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError('landmarks need no pass of the model')
+
+    monkeypatch.setattr(hook, 'extract', no_pass)
+    runner = fake_runner(model, dataset)
+    hook.update(runner)
+    assert hook.last_metrics['train/pseudo_cluster_acc'] == 1.0
+    labels = hook.store.lookup(range(12)).numpy()
+    assert cluster_accuracy(labels, np.array(dataset.labels)) == 1.0
+    # The landmarks are read once, then cached.
+    hook.update(runner)
+    assert calls == list(range(12))
+    # Whitened to 3 components, the descriptors still find the expressions.
+    hook = PseudoLabelHook(
+        n_init=4, features='landmarks', landmark_components=3,
+        landmark_pipeline=[landmark_step(dataset, [])])
+    hook.update(runner)
+    assert hook.landmark_descriptors(dataset)[0].shape == (12, 3)
+    assert hook.last_metrics['train/pseudo_cluster_acc'] == 1.0
+
+
+def test_both_features_and_landmark_errors(model):
+    dataset = LandmarkToyDataset()
+    hook = PseudoLabelHook(
+        n_init=4, features='both', subject_norm=True,
+        landmark_pipeline=[landmark_step(dataset, [])])
+    hook.update(fake_runner(model, dataset))
+    assert (hook.store.lookup(range(12)) >= 0).all()
+    with pytest.raises(ValueError, match='features'):
+        PseudoLabelHook(features='pixels')
+    with pytest.raises(ValueError, match='landmark_pipeline'):
+        PseudoLabelHook(features='landmarks').update(
+            fake_runner(model, dataset))
+    with pytest.raises(ValueError, match='no mesh landmarks'):
+        PseudoLabelHook(features='landmarks',
+                        landmark_pipeline=[lambda info: info]).update(
+                            fake_runner(model, dataset))

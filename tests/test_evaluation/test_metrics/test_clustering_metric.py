@@ -64,6 +64,33 @@ def test_skipped_samples_are_counted():
     assert (out['cluster/num_scored'], out['cluster/num_skipped']) == (3, 1)
 
 
+def test_subject_norm_clusters_expression_not_identity():
+    # Six subjects, three expressions: a large per-subject offset makes raw
+    # k-means find subjects; per-subject centring finds the expressions.
+    rng = np.random.default_rng(0)
+    identity = 5.0 * rng.standard_normal((6, 8))
+    samples = []
+    for s in range(6):
+        for c in range(3):
+            emb = identity[s] + np.eye(8)[c] + 0.05 * rng.standard_normal(8)
+            samples.append(dict(gt_label=torch.tensor([c]),
+                                embedding=torch.tensor(emb),
+                                subject=f'S{s}'))
+    scores = {}
+    for subject_norm in (False, True):
+        metric = ClusteringMetric(n_init=4, subject_norm=subject_norm)
+        metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+        metric.process(None, samples)
+        scores[subject_norm] = metric.evaluate(len(samples))['cluster/acc']
+    assert scores[True] == pytest.approx(100.0)
+    assert scores[False] < 70.0
+    with pytest.raises(KeyError, match='subject'):
+        ClusteringMetric(subject_norm=True).process(
+            None, [dict(gt_label=torch.tensor([0]), embedding=torch.ones(2))])
+    with pytest.raises(ValueError, match='subject_norm'):
+        ClusteringMetric(mode='pred_label', subject_norm=True)
+
+
 def test_empty_input_is_an_error_not_a_score():
     # No sample has no accuracy: 0 (what the hook's own copy returned)
     # would read as a failed clustering.
