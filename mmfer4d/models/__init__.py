@@ -10,6 +10,7 @@ from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .text import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
+from .dfn import *  # noqa: F401,F403,E402  (DFN, issue 15)
 
 __all__ = [
     name for module in (algorithms, backbones, data_preprocessors, fusion,
