@@ -225,8 +225,10 @@ def format_table(result: Dict) -> str:
         f"{mf2['epochs']} | `make demo-mf2` ({mf2['wall_s'] / 60:.0f} min) |")
     dfn = result.get('transfer')
     if dfn is None:
-        lines.append('| DFN transfer | - | - | - | - | not run: the DFN '
-                     'module is not installed | - | - |')
+        why = result.get('transfer_error') or 'the DFN module is not ' \
+            'installed'
+        lines.append(f'| DFN transfer | - | - | - | - | not run: {why} | - '
+                     '| - |')
     else:
         for r in dfn['rows']:
             ff = '-' if r['mean_f1_frequent'] is None else \
@@ -253,8 +255,14 @@ def run(work_dir: str = 'work_dirs/demo', epochs: Optional[int] = None,
     result = dict(mf2=dict(
         au=au, accuracy=_accuracy(pre['metrics']), epochs=pre['epochs'],
         wall_s=pre['wall_s'], checkpoint=pre['checkpoint']))
-    result['transfer'] = transfer(work_dir, pre['checkpoint'],
-                                  transfer_epochs, num_subjects, reuse)
+    try:
+        result['transfer'] = transfer(work_dir, pre['checkpoint'],
+                                      transfer_epochs, num_subjects, reuse)
+    except Exception as err:  # report the MF² rows even so
+        import traceback
+        traceback.print_exc()
+        result['transfer'] = None
+        result['transfer_error'] = f'{type(err).__name__}: {err}'
     if images:
         os.makedirs(images, exist_ok=True)
         plot_au_f1(au, osp.join(images, 'mf2_au_f1.png'))
