@@ -263,6 +263,8 @@ def run(work_dir: str = 'work_dirs/demo', epochs: Optional[int] = None,
         traceback.print_exc()
         result['transfer'] = None
         result['transfer_error'] = f'{type(err).__name__}: {err}'
+    with open(osp.join(work_dir, RESULTS_FILE), 'w') as f:
+        json.dump(result, f, indent=2)
     if images:
         os.makedirs(images, exist_ok=True)
         plot_au_f1(au, osp.join(images, 'mf2_au_f1.png'))
