@@ -69,7 +69,7 @@ def au_table(metrics: Dict, prefix: str = 'au',
 
 def pretrain(work_dir: str, epochs: Optional[int] = None,
              num_subjects: Optional[int] = None, reuse: bool = True,
-             quiet: bool = True) -> Dict:
+             quiet: bool = True, cfg_options: Optional[Dict] = None) -> Dict:
     """Train and test MF² (step 1 and 2); returns metrics, wall time and
     the checkpoint."""
     from mmengine.config import Config
@@ -87,6 +87,8 @@ def pretrain(work_dir: str, epochs: Optional[int] = None,
             wall = json.load(f)
     else:
         cfg = Config.fromfile(MF2_CONFIG)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
         if epochs is not None:
             set_epochs(cfg, epochs)
         set_fold(cfg, 0, 5, 0)
@@ -245,12 +247,14 @@ def format_table(result: Dict) -> str:
 
 def run(work_dir: str = 'work_dirs/demo', epochs: Optional[int] = None,
         transfer_epochs: int = 10, num_subjects: Optional[int] = None,
-        images: Optional[str] = IMAGES, reuse: bool = True) -> Dict:
+        images: Optional[str] = IMAGES, reuse: bool = True,
+        cfg_options: Optional[Dict] = None) -> Dict:
     """All steps; writes ``WORK_DIR/mf2_results.json`` and the pictures
     (``images=None``: none); returns the result dict."""
     os.makedirs(work_dir, exist_ok=True)
     start = time.monotonic()
-    pre = pretrain(work_dir, epochs, num_subjects, reuse)
+    pre = pretrain(work_dir, epochs, num_subjects, reuse,
+                   cfg_options=cfg_options)
     au = au_table(pre['metrics'])
     result = dict(mf2=dict(
         au=au, accuracy=_accuracy(pre['metrics']), epochs=pre['epochs'],
@@ -288,6 +292,7 @@ def run(work_dir: str = 'work_dirs/demo', epochs: Optional[int] = None,
 
 
 def main(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--epochs', type=int, default=None,
@@ -296,6 +301,8 @@ def main(argv=None):
     parser.add_argument('--num-subjects', type=int, default=None,
                         help='fewer synthetic subjects (smoke runs)')
     parser.add_argument('--no-images', action='store_true')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='overrides of the MF² config, key=value')
     parser.add_argument('--no-reuse', action='store_true')
     parser.add_argument('--threads', type=int, default=None,
                         help='intra-op threads; defaults to 1 on CPU (the '
@@ -307,7 +314,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     run(args.work_dir, args.epochs, args.transfer_epochs, args.num_subjects,
-        None if args.no_images else IMAGES, not args.no_reuse)
+        None if args.no_images else IMAGES, not args.no_reuse,
+        args.cfg_options)
 
 
 if __name__ == '__main__':
