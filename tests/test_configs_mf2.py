@@ -22,7 +22,7 @@ NAME = re.compile(r'^[a-z0-9-]+_[a-z0-9-]+_[a-z0-9-]+_'
 
 def test_naming_readme_metafile_and_model_index():
     names = [osp.basename(p)[:-3] for p in glob.glob(f'{FOLDER}/*.py')]
-    assert len(MF2_CONFIGS) == 3
+    assert len(MF2_CONFIGS) == 4
     for name in names:
         assert NAME.match(name), name
     meta = yaml.safe_load(open(osp.join(FOLDER, 'metafile.yml')))

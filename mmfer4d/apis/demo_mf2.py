@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MF2_CONFIG = osp.join(
-    ROOT, 'configs', 'mf2', 'mf2_resnet18-w16_scratch_1xb32-30e_'
+    ROOT, 'configs', 'mf2', 'mf2_resnet18-w16_scratch_1xb32-60e_'
     'synthetic-fer3d-3view-normal-96px.py')
 IMAGES = osp.join(ROOT, 'docs', 'images')
 RESULTS_FILE = 'mf2_results.json'
