@@ -97,6 +97,7 @@ if __name__ == '__main__':
         extras_require={
             'tests': parse_requirements('requirements/tests.txt'),
             'optional': parse_requirements('requirements/optional.txt'),
+            'web': parse_requirements('requirements/web.txt'),
             'all': parse_requirements('requirements.txt'),
         },
         cmdclass={'build_py': BuildPyWithMim},

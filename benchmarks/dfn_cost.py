@@ -54,9 +54,10 @@ CASES = {
                       stem_channels=16, in_channels=3, out_indices=(3, )),
         neck=dict(type='MultiViewNeck', spatial_grid=3),
         view_fusion=dict(type='LearnableViewWeightFusion', num_views=3),
-        # Its layers are 16-128 wide: a 64-wide bottleneck would widen the
-        # first ones (and their 24 x 24 maps dominate the side's memory).
-        side=dict(down_channels=16),
+        # Its layers are 16-128 wide: the 64-wide bottleneck is capped at
+        # the layer's width (SideNetwork cap_down_channels), as in the DFN
+        # config of configs/mf2/.
+        side=dict(down_channels=64),
         batch=32, views=3, size=96),
     'resnet50-112': dict(
         backbone=dict(type='ResNet', depth=50, in_channels=3,

@@ -2,8 +2,8 @@
 # Distributed testing with torchrun, one process per GPU.
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py flags ...]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
-# mmengine's pytorch launcher binds each process to a CUDA device, so this
-# needs GPUs; on CPU run tools/test.py directly (one process).
+# Without CUDA, GPUS processes run on the CPU with the gloo backend: add
+#   --cfg-options env_cfg.dist_cfg.backend=gloo
 set -euo pipefail
 
 if [ $# -lt 3 ]; then

@@ -2,8 +2,9 @@
 # Distributed training with torchrun, one process per GPU.
 #   bash tools/dist_train.sh CONFIG GPUS [tools/train.py flags ...]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
-# mmengine's pytorch launcher binds each process to a CUDA device, so this
-# needs GPUs; on CPU run tools/train.py directly (one process).
+# Without CUDA, GPUS processes run on the CPU with the gloo backend: add
+#   --cfg-options env_cfg.dist_cfg.backend=gloo
+# (mmengine's launcher needs CUDA; tools/train.py then starts gloo itself).
 set -euo pipefail
 
 if [ $# -lt 2 ]; then

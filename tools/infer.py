@@ -14,8 +14,11 @@ Prints one table row per input (a mesh file, or for a 4D model a folder of
 frames or the files after ``--sequence``); an input that cannot be
 classified, whatever the reason, gets its error in its row and the others
 are still classified (exit status 1 when any failed). ``--out FILE.json``
-writes the rows: ``input``, ``pred_label``, ``pred_class``, ``pred_score``
-(one per class) and ``error`` (null, or why the input has no prediction).
+writes the rows (the keys of mmpretrain's inferencers): ``input``,
+``pred_label``, ``pred_class``, ``pred_score`` (the top score),
+``pred_scores`` (one per class) and ``error`` (null, or why the input has
+no prediction). The picture of a sequence (``--show-dir``) shows its middle
+sampled frame and names that frame's file.
 """
 import argparse
 import json
@@ -36,6 +39,8 @@ def parse_args(argv=None):
     parser.add_argument('--config', required=True)
     parser.add_argument('--checkpoint', help='weights (random init without)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='inputs per forward')
     parser.add_argument('--show-dir', help='save rendered views + '
                         'prediction as PNG here')
     parser.add_argument('--topk', type=int, default=3,
@@ -57,11 +62,11 @@ def format_table(results, classes, topk=3) -> str:
             error = ' '.join(str(res['error']).split()).replace('|', '/')
             lines.append(f'| {name} | ERROR | {error} |')
             continue
-        order = sorted(range(len(res['pred_score'])),
-                       key=lambda k: -res['pred_score'][k])[:topk]
+        order = sorted(range(len(res['pred_scores'])),
+                       key=lambda k: -res['pred_scores'][k])[:topk]
         top = ', '.join(
             f'{classes[k] if classes and k < len(classes) else k} '
-            f'{100 * res["pred_score"][k]:.1f}%' for k in order)
+            f'{100 * res["pred_scores"][k]:.1f}%' for k in order)
         lines.append(f'| {name} | {res["pred_class"]} | {top} |')
     return '\n'.join(lines)
 
@@ -72,13 +77,13 @@ def write_rows(results, classes, path: str) -> None:
     Args:
         results (list[dict]): The rows of :class:`FERInferencer`.
         classes (Sequence[str], optional): Class names, stored beside the
-            rows so that ``pred_score`` can be read without the config.
+            rows so that ``pred_scores`` can be read without the config.
         path (str): The JSON file (its folder is created).
     """
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    keys = ('input', 'pred_label', 'pred_class', 'pred_score', 'error',
-            'show_file', 'show_error')
+    keys = ('input', 'pred_label', 'pred_class', 'pred_score',
+            'pred_scores', 'error', 'show_file', 'show_error')
     rows = [{k: r[k] for k in keys if k in r} for r in results]
     with open(path, 'w') as f:
         json.dump(dict(classes=None if classes is None else list(classes),
@@ -89,7 +94,8 @@ def main(argv=None):
     args = parse_args(argv)
     inferencer = FERInferencer(args.config, args.checkpoint, args.device)
     inputs = list(args.meshes) + ([args.sequence] if args.sequence else [])
-    results = inferencer(inputs, show_dir=args.show_dir)
+    results = inferencer(inputs, batch_size=args.batch_size,
+                         show_dir=args.show_dir)
     print(format_table(results, inferencer.classes, args.topk))
     if args.show_dir:
         print(f'Rendered views written to {args.show_dir}')

@@ -14,14 +14,15 @@ Example::
 The protocol is the one the config's data sets state (``num_folds``;
 ``'loso'`` is leave-one-subject-out) unless ``--num-folds``/``--loso``
 overrides it. For every seed and fold, the config is merged with the
-command line by ``tools/train.py``'s ``merge_args`` (same flags, same
-Runner), the data sets get ``fold``/``num_folds``/``seed``/``split``, and
-the fold is trained and tested. With a pre-training config (the flag, or
-the probe config's ``pretrain_config`` field) each fold is first
-pre-trained on its own training subjects, and its probe starts from that
-checkpoint (the probe config's ``load_from`` or model ``init_cfg``
-checkpoint is replaced). Running the same command again skips finished
-folds and resumes an interrupted one from its last checkpoint.
+command line as ``tools/train.py`` does (same flags, same Runner;
+``mmfer4d.apis.train_cfg``), the data sets get
+``fold``/``num_folds``/``seed``/``split``, and the fold is trained and
+tested. With a pre-training config (the flag, or the probe config's
+``pretrain_config`` field) each fold is first pre-trained on its own
+training subjects, and its probe starts from that checkpoint (the probe
+config's ``load_from`` or model ``init_cfg`` checkpoint is replaced).
+Running the same command again skips finished folds and resumes an
+interrupted one from its last checkpoint.
 
 Per-fold metrics, their mean and standard deviation over folds and seeds,
 and the metrics of the predictions pooled over folds (UF1/UAR as the MER
@@ -32,15 +33,12 @@ fold's log file keeps them).
 """
 import argparse
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import merge_args  # noqa: E402  (tools/train.py)
-
-from mmfer4d.apis.kfold_results import format_kfold_markdown  # noqa: E402
-from mmfer4d.apis.kfold_runner import KFoldSetupError, run_kfold  # noqa
+from mmfer4d.apis.kfold_results import format_kfold_markdown
+from mmfer4d.apis.kfold_runner import KFoldSetupError, run_kfold
+from mmfer4d.apis.train_cfg import merge_train_args as merge_args
 
 
 def parse_args(argv=None):
@@ -86,8 +84,8 @@ def parse_args(argv=None):
 
 
 def _make_cfg(args):
-    """``make_cfg`` for :func:`mmfer4d.apis.run_kfold`: tools/train.py's
-    ``merge_args`` with this command line."""
+    """``make_cfg`` for :func:`mmfer4d.apis.run_kfold`: the merge of
+    ``tools/train.py`` with this command line."""
 
     def make_cfg(config, work_dir, resume, role):
         options = args.pretrain_cfg_options if role == 'pretrain' \

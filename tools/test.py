@@ -38,6 +38,7 @@ from mmengine.runner import Runner
 # also when the config does not import mmfer4d itself; and before any
 # config is read, so that `_base_` may name `mmfer4d::...`.
 import mmfer4d  # noqa: F401
+from mmfer4d.utils import init_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -107,7 +108,8 @@ def parse_args(argv=None):
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher; distributed launchers need GPUs')
+        help='job launcher; without CUDA, pytorch and slurm need '
+        '--cfg-options env_cfg.dist_cfg.backend=gloo')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if args.out_item is not None and args.out is None:
@@ -245,6 +247,8 @@ def main(argv=None):
     """
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    # mmengine's launchers need CUDA; on CPU start gloo ourselves.
+    init_cpu_distributed(cfg)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

@@ -14,9 +14,7 @@ command line into it and hands it to :class:`mmengine.runner.Runner`.
 """
 import argparse
 import os
-import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -25,8 +23,11 @@ from mmengine.runner import Runner
 # also when the config does not import mmfer4d itself; and before any
 # config is read, so that `_base_` may name `mmfer4d::...`.
 import mmfer4d  # noqa: F401
-
-DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+from mmfer4d.apis.kfold_logging import CONFIG_RECORDS, build_runner
+# One merge for every tool that trains (train, kfold, the demo runs).
+from mmfer4d.apis.train_cfg import merge_train_args as merge_args
+from mmfer4d.apis.train_cfg import set_dataloader_defaults  # noqa: F401
+from mmfer4d.utils import init_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -84,109 +85,38 @@ def parse_args(argv=None):
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher; distributed launchers need GPUs')
+        help='job launcher; without CUDA, pytorch and slurm need '
+        '--cfg-options env_cfg.dist_cfg.backend=gloo')
     # torch.distributed.launch passes --local-rank (torch>=2.0) or
     # --local_rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='print the whole config and the hook order on the console too '
+        '(by default they go to the log file only)')
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def set_dataloader_defaults(cfg, no_pin_memory=False,
-                            no_persistent_workers=False):
-    """Default ``pin_memory`` and ``persistent_workers`` of the loaders.
-
-    Values written in the config (or given with ``--cfg-options``) win over
-    these defaults; the ``--no-*`` flags win over both. ``pin_memory``
-    defaults to on only with CUDA, and ``persistent_workers`` only with
-    worker processes (torch refuses it with ``num_workers=0``).
-
-    Args:
-        cfg (Config): The config, modified in place.
-        no_pin_memory (bool): Force ``pin_memory=False``.
-        no_persistent_workers (bool): Force ``persistent_workers=False``.
-    """
-    for field in DATALOADER_FIELDS:
-        loader = cfg.get(field, None)
-        if loader is None:
-            continue
-        loader.setdefault('pin_memory', torch.cuda.is_available())
-        loader.setdefault('persistent_workers',
-                          loader.get('num_workers', 0) > 0)
-        loader.setdefault('collate_fn', dict(type='default_collate'))
-        if no_pin_memory:
-            loader.pin_memory = False
-        if no_persistent_workers or loader.get('num_workers', 0) == 0:
-            loader.persistent_workers = False
-
-
-def merge_args(cfg, args):
-    """Merge the command line into the config.
-
-    Args:
-        cfg (Config): The loaded config, modified in place.
-        args (argparse.Namespace): From :func:`parse_args`.
-
-    Returns:
-        Config: ``cfg``.
-
-    Raises:
-        ValueError: If ``--auto-scale-lr`` is given and the config has no
-            ``auto_scale_lr.base_batch_size``, or ``--amp`` and no
-            ``optim_wrapper``.
-    """
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join(
-            './work_dirs',
-            osp.splitext(osp.basename(args.config))[0])
-
-    if args.amp:
-        if cfg.get('optim_wrapper', None) is None:
-            raise ValueError(f'{args.config}: --amp needs `optim_wrapper` '
-                             'in the config')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-
-    if args.resume == 'auto':
-        # Runner finds the latest checkpoint in work_dir itself.
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-
-    if args.auto_scale_lr:
-        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise ValueError(
-                f'{args.config}: --auto-scale-lr needs '
-                '`auto_scale_lr = dict(base_batch_size=N)` in the config')
-        cfg.auto_scale_lr.enable = True
-
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    # After --cfg-options, which may still name val_dataloader fields.
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-    # After --cfg-options, so that the defaults see the final num_workers.
-    set_dataloader_defaults(cfg, args.no_pin_memory,
-                            args.no_persistent_workers)
-    return cfg
 
 
 def main(argv=None):
     """Train as the command line says."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
+    # mmengine's launchers need CUDA; on CPU start gloo ourselves.
+    init_cpu_distributed(cfg)
+    if args.verbose:
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+            Runner.from_cfg(cfg)
     else:
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg, quiet=True, records=CONFIG_RECORDS)
+        log_file = next((h.baseFilename for h in runner.logger.handlers
+                         if hasattr(h, 'baseFilename')), runner.log_dir)
+        runner.logger.info(
+            f'Config ({len(cfg.pretty_text.splitlines())} lines) and hook '
+            f'order: in {log_file} and the config in {runner.work_dir} '
+            '(--verbose prints them here)')
     runner.train()
 
 

@@ -28,6 +28,12 @@ default_hooks = dict(
     # (all workers and ranks), keeps all-skipped batches from the model and
     # ends the run with one summary line and work_dir/skipped_samples.json.
     skipped_samples=dict(type='SkippedSampleHook'),
+    # Saves numpy's, Python's, torch's (CPU, CUDA) and the model's random
+    # generators in every checkpoint and restores them on --resume;
+    # reseeds data-loader workers per epoch and keeps validation from
+    # drawing from training's generators, so that a killed and resumed
+    # run ends with the uninterrupted run's weights.
+    random_states=dict(type='RandomStateHook'),
 )
 
 env_cfg = dict(

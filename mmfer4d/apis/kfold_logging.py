@@ -17,8 +17,10 @@ import sys
 import time
 from typing import Callable, Optional
 
-__all__ = ['BUILD_BANNER_RECORDS', 'build_runner', 'KFoldProgress',
-           'format_duration']
+__all__ = [
+    'BUILD_BANNER_RECORDS', 'CONFIG_RECORDS', 'build_runner', 'KFoldProgress',
+    'format_duration'
+]
 
 #: Regular expressions of the messages the Runner logs at build that a
 #: quiet build keeps out of the console (``Runner.__init__`` and
@@ -28,12 +30,15 @@ BUILD_BANNER_RECORDS = (
     re.compile(r' - Config:\n'),
     re.compile(r' - Hooks will be executed in the following order:'),
 )
+#: The config and hook listing only (``tools/train.py`` keeps them out of
+#: the console of a single run; the environment stays).
+CONFIG_RECORDS = BUILD_BANNER_RECORDS[1:]
 # The console formatter of MMLogger starts each record with the date.
 _RECORD_START = re.compile(r'^(\x1b\[[0-9;]*m)?\d\d/\d\d \d\d:\d\d:\d\d - ')
 
 
 class _BannerFilterStream:
-    """A console stream that drops the Runner's build banner records.
+    """A console stream that drops some of the Runner's build records.
 
     ``logging.StreamHandler.emit`` writes a whole formatted record in one
     ``write`` call, so a write that starts like a record and matches one of
@@ -41,13 +46,14 @@ class _BannerFilterStream:
     goes through unchanged.
     """
 
-    def __init__(self, stream):
+    def __init__(self, stream, records=BUILD_BANNER_RECORDS):
         self.stream = stream
+        self.records = tuple(records)
         self.dropped = 0
 
     def write(self, text: str) -> int:
         if _RECORD_START.match(text) and any(
-                p.search(text) for p in BUILD_BANNER_RECORDS):
+                p.search(text) for p in self.records):
             self.dropped += 1
             return len(text)
         return self.stream.write(text)
@@ -59,7 +65,7 @@ class _BannerFilterStream:
         return getattr(self.stream, name)
 
 
-def build_runner(cfg, quiet: bool = False):
+def build_runner(cfg, quiet: bool = False, records=BUILD_BANNER_RECORDS):
     """Build the Runner of a config as ``tools/train.py`` does.
 
     ``RUNNERS.build`` when the config names a ``runner_type``, else
@@ -70,6 +76,9 @@ def build_runner(cfg, quiet: bool = False):
         quiet (bool): Keep the environment, config and hook listing that
             the Runner logs at build out of the console (they still go to
             the log file). Defaults to False.
+        records (Sequence[re.Pattern]): The records ``quiet`` keeps out
+            of the console. Defaults to :data:`BUILD_BANNER_RECORDS` (all
+            three); ``CONFIG_RECORDS`` keeps the environment.
 
     Returns:
         Runner: The built Runner.
@@ -84,7 +93,7 @@ def build_runner(cfg, quiet: bool = False):
     if not quiet:
         return build()
     console = sys.stdout
-    quiet_stream = _BannerFilterStream(console)
+    quiet_stream = _BannerFilterStream(console, records)
     sys.stdout = quiet_stream
     try:
         runner = build()

@@ -218,3 +218,39 @@ def save_figure(fig: Figure, out_file: str) -> str:
         os.makedirs(osp.dirname(out_file), exist_ok=True)
     fig.savefig(out_file, bbox_inches='tight')
     return out_file
+
+
+def sample_grid(results: dict, pad: int = 2) -> np.ndarray:
+    """One uint8 picture of a rendered sample, without axes or labels.
+
+    Rows are frames (one row for a scan), columns are view x modality
+    tiles in render order; 1-channel modalities are shown in grey.
+
+    Args:
+        results (dict): ``RenderMultiView`` output: ``img`` (a list of V
+            ``(H, W, C)`` uint8 views, or a list of T such lists) and
+            ``modalities``.
+        pad (int): Separator width in px. Defaults to 2.
+
+    Returns:
+        np.ndarray: ``(H', W', 3)`` uint8.
+    """
+    imgs = results['img']
+    frames = imgs if isinstance(imgs[0], list) else [imgs]
+    rows = []
+    for views in frames:
+        tiles = []
+        for view in views:
+            c = 0
+            for m in results['modalities']:
+                n = MODALITY_CHANNELS[m]
+                part = view[..., c:c + n]
+                tiles.append(np.repeat(part, 3, -1) if n == 1 else part)
+                c += n
+        h = tiles[0].shape[0]
+        sep = np.full((h, pad, 3), 64, np.uint8)
+        rows.append(np.concatenate(
+            [x for t in tiles for x in (t, sep)][:-1], 1))
+    w = rows[0].shape[1]
+    sep = np.full((pad, w, 3), 64, np.uint8)
+    return np.concatenate([x for r in rows for x in (r, sep)][:-1], 0)

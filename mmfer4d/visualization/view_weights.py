@@ -36,10 +36,18 @@ def view_weights_of(model: nn.Module) -> np.ndarray:
 
     Weights returned per sample or per head (``(..., V)``) are averaged
     over the leading axes.
+
+    Raises:
+        ValueError: If the model has no view fusion module, or its weights
+            depend on the input and no forward has run yet.
     """
-    _, module = find_view_weight_module(model)
+    name, module = find_view_weight_module(model)
     with torch.no_grad():
         weights = module.get_view_weights()
+    if weights is None:
+        raise ValueError(f'{type(module).__name__} ({name or "the model"}) '
+                         'has no view weights before a forward (they '
+                         'depend on the input)')
     if isinstance(weights, torch.Tensor):
         weights = weights.detach().float().cpu().numpy()
     weights = np.asarray(weights, dtype=np.float64)
@@ -91,3 +99,33 @@ def _names(weights: np.ndarray, view_names) -> list:
         raise ValueError(f'{len(view_names)} view names for '
                          f'{len(weights)} view weights')
     return [str(n) for n in view_names]
+
+
+def view_weights_from_checkpoint(cfg, checkpoint: str) -> np.ndarray:
+    """The view weights of a trained model, read without any forward.
+
+    The model is built from the whole config as the Runner builds it
+    (:func:`mmfer4d.models.utils.build_model_from_cfg`), the checkpoint is
+    loaded with mmengine's ``load_checkpoint`` (mmfer4d's allow-listed
+    loader) and :func:`view_weights_of` reads its fusion module; learnable
+    weights are available this way, input-dependent (attention) weights
+    are not (``tools/analysis_tools/view_weights.py --num-batches`` averages
+    those over test batches).
+
+    Args:
+        cfg (mmengine.Config): The config the checkpoint was trained with.
+        checkpoint (str): Its path.
+
+    Returns:
+        np.ndarray: ``(V,)`` weights.
+
+    Raises:
+        ValueError: If the model has no view fusion with weights before a
+            forward.
+    """
+    from mmengine.runner import load_checkpoint
+
+    from mmfer4d.models.utils import build_model_from_cfg
+    model = build_model_from_cfg(cfg)
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='current')
+    return view_weights_of(model)

@@ -96,10 +96,84 @@ def test_classifies_and_survives_a_broken_file(tmp_path):
     assert [r['error'] is None for r in results] == [True, False, True]
     assert 'broken.wrl' in results[1]['error']
     assert results[0]['pred_class'] in ('calm', 'smile')
-    assert sum(results[0]['pred_score']) == pytest.approx(1.0, abs=1e-5)
-    assert results[0]['pred_score'] == pytest.approx(results[2]['pred_score'])
+    assert sum(results[0]['pred_scores']) == pytest.approx(1.0, abs=1e-5)
+    assert results[0]['pred_scores'] == pytest.approx(
+        results[2]['pred_scores'])
     assert len(results[0]['embedding']) == 8
     assert osp.isfile(results[0]['show_file'])
+
+
+def test_zoo_shape_keys_batching_and_steps(tmp_path):
+    """mmengine's BaseInferencer steps and mmpretrain's row keys."""
+    from mmengine.infer import BaseInferencer
+    from mmpretrain.structures import DataSample as Sample
+    good = _mesh(tmp_path)
+    inferencer = FERInferencer(_config(tmp_path))
+    assert isinstance(inferencer, BaseInferencer)
+    assert inferencer.visualize_kwargs == {'show_dir', 'show'}
+    assert inferencer.postprocess_kwargs == {'return_embeddings'}
+    one = inferencer(good)
+    assert len(one) == 1 and set(one[0]) == {
+        'input', 'pred_label', 'pred_score', 'pred_scores', 'pred_class',
+        'error'
+    }
+    row = one[0]
+    # pred_score is the top score, as in ImageClassificationInferencer.
+    assert isinstance(row['pred_score'], float)
+    assert row['pred_score'] == max(row['pred_scores'])
+    assert row['pred_label'] == int(np.argmax(row['pred_scores']))
+    assert row['pred_class'] == ['calm', 'smile'][row['pred_label']]
+    # Batches give the same scores as single inputs.
+    rows = inferencer([good, good, good], batch_size=2)
+    for r in rows:
+        assert r['pred_scores'] == pytest.approx(row['pred_scores'],
+                                                 abs=1e-6)
+    # The steps, called by hand, as BaseInferencer.__call__ does.
+    chunks = list(inferencer.preprocess([good, 'missing.obj', good],
+                                        batch_size=2))
+    assert [len(c) for c in chunks] == [2, 1]
+    assert chunks[0][1][1] is None and 'missing.obj' in chunks[0][1][2]
+    preds = [p for c in chunks for p in inferencer.forward(c)]
+    assert isinstance(preds[0]['sample'], Sample)
+    vis = inferencer.visualize([good, 'missing.obj', good], preds,
+                               show_dir=str(tmp_path / 'v'))
+    assert vis[1] is None and osp.isfile(vis[0]['show_file'])
+    rows = inferencer.postprocess(preds, vis)
+    assert rows[1]['error'] and rows[1]['pred_score'] is None
+    assert rows[0]['show_file'] == vis[0]['show_file']
+    samples = inferencer([good, 'missing.obj'], return_datasamples=True)
+    assert isinstance(samples[0], Sample) and samples[1] is None
+    with pytest.raises(ValueError, match='show_dir'):
+        inferencer(good, show=True)
+
+
+def test_a_sequence_is_shown_by_the_frame_it_names(tmp_path):
+    """The PNG of a sequence draws the middle sampled frame and its title
+    and file name name that frame's file."""
+    from mmfer4d.apis import shown_frame
+    good = _mesh(tmp_path)
+    frames = tmp_path / 'seq'
+    frames.mkdir()
+    # Different faces per frame, so that the drawn frame can be told.
+    for n in range(5):
+        trimesh.creation.icosphere(subdivisions=2,
+                                   radius=40.0 + 10 * n).export(
+                                       str(frames / f'f{n:03d}.obj'))
+    paths = sorted(str(p) for p in frames.glob('*.obj'))
+    seq = FERInferencer(_config(tmp_path, sequence=True))
+    row, = seq([paths], show_dir=str(tmp_path / 'vis'))
+    assert row['error'] is None
+    # SampleFrames (test mode) picks the same frames every time.
+    inds = [int(i) for i in seq._prepare(paths)['data_samples'].frame_inds]
+    assert len(inds) == 2
+    shown = paths[inds[1]]  # T = 2 sampled frames: position T // 2 = 1
+    assert osp.basename(row['show_file']) == \
+        '0000_' + osp.basename(shown)[:-4] + '.png'
+    t, path, title = shown_frame(dict(input=paths), 2, inds)
+    assert (t, path) == (1, shown)
+    assert title == f'{osp.basename(shown)} (frame {inds[1] + 1} of 5)'
+    # A scan is its own frame.
+    assert shown_frame(dict(input=good), 1)[1:] == (good, 'face.obj')
 
 
 def _bad_inputs(tmp_path, good):
@@ -144,8 +218,8 @@ def test_every_bad_input_gets_its_row_and_the_others_go_on(tmp_path):
             rows = inferencer(inputs, batch_size=batch_size)
             assert len(rows) == len(inputs)
             assert rows[0]['error'] is None and rows[-1]['error'] is None
-            assert rows[0]['pred_score'] == pytest.approx(
-                rows[-1]['pred_score'])
+            assert rows[0]['pred_scores'] == pytest.approx(
+                rows[-1]['pred_scores'])
             for (kind, item), row in zip(bad.items(), rows[1:-1]):
                 assert row['error'], (kind, row)
                 assert row['pred_label'] is None, kind
@@ -160,8 +234,8 @@ def test_every_bad_input_gets_its_row_and_the_others_go_on(tmp_path):
         trimesh.load(good).export(str(frames / f'{n}.obj'))
     row, = seq([str(frames)])
     assert row['error'] is None
-    assert row['pred_score'] == pytest.approx(seq([[good, good]])[0][
-        'pred_score'])
+    assert row['pred_scores'] == pytest.approx(seq([[good, good]])[0][
+        'pred_scores'])
     assert 'not a sequence model' in scan([str(frames)])[0]['error']
     assert 'empty sequence' in seq([[]])[0]['error']
 
@@ -188,7 +262,8 @@ def test_infer_tool(tmp_path, capsys):
     first, second = written['rows']
     assert first['input'] == good and first['error'] is None
     assert first['pred_class'] in ('calm', 'smile')
-    assert len(first['pred_score']) == 2
+    assert len(first['pred_scores']) == 2
+    assert first['pred_score'] == max(first['pred_scores'])
     assert second['pred_label'] is None
     assert 'missing.obj' in second['error']
 
@@ -247,8 +322,9 @@ def test_smile_vlm_classifies_an_exported_mesh(synthetic_face_wrl,
     result, = inferencer([synthetic_face_wrl], return_embeddings=True)
     assert result['error'] is None
     assert result['pred_class'] == EXPRESSIONS_6[result['pred_label']]
-    assert len(result['pred_score']) == len(EXPRESSIONS_6)
-    assert sum(result['pred_score']) == pytest.approx(1.0, abs=1e-4)
+    assert len(result['pred_scores']) == len(EXPRESSIONS_6)
+    assert sum(result['pred_scores']) == pytest.approx(1.0, abs=1e-4)
+    assert result['pred_score'] == max(result['pred_scores'])
     assert len(result['embedding']) > 0
     assert np.isfinite(result['embedding']).all()
 
@@ -265,3 +341,28 @@ def test_smile_vlm_classifies_an_exported_mesh(synthetic_face_wrl,
         proc.stdout
     pngs = list(vis.glob('*.png'))
     assert len(pngs) == 1 and pngs[0].read_bytes()[:4] == b'\x89PNG'
+
+
+def test_pictures_label_views_and_modalities(tmp_path):
+    """``show_dir`` pictures: one column per view (named by its angle), one
+    row per modality, from the metainfo the pipeline packed."""
+    from mmfer4d.apis import draw_views
+    from mmfer4d.apis.fer_inferencer import _view_meta
+    good = _mesh(tmp_path)
+    inferencer = FERInferencer(_config(tmp_path))
+    chunk, = inferencer.preprocess([good])
+    pred, = inferencer.forward(chunk)
+    meta = _view_meta(pred)
+    assert meta['modalities'] == ['depth']
+    assert [n.split(' ')[0] for n in meta['view_names']] == ['front', 'left']
+    row, = inferencer.postprocess([pred], [None])
+    fig = draw_views(pred['data']['inputs'], row, None, **meta)
+    assert len(fig.axes) == 2
+    assert [ax.get_title() for ax in fig.axes] == meta['view_names']
+    assert fig.axes[0].get_ylabel() == 'depth'
+    assert fig._suptitle.get_text().startswith(
+        f'face.obj: {row["pred_class"]} (')
+    # Two modalities of a 4-channel stack: two rows.
+    views = torch.zeros(2, 4, 8, 8, dtype=torch.uint8)
+    fig = draw_views(views, row, None, ['depth', 'normal'], ['a', 'b'])
+    assert [ax.get_ylabel() for ax in fig.axes] == ['depth', '', 'normal', '']

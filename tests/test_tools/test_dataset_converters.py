@@ -170,3 +170,16 @@ def test_export_read_round_trip_4d(tmp_path, face_model):
     assert d['expression'] == 'happiness' and d['num_frames'] == 8
     mesh = load_mesh(d['frame_paths'][0])
     assert mesh.num_vertices == face_model.num_vertices
+
+
+def test_export_shows_progress(tmp_path, capsys):
+    exp = _tool('export_synthetic')
+    out = tmp_path / 'scans'
+    assert exp.main(['SyntheticFER3D', '--out', str(out), '--num-subjects',
+                     '1', '--limit', '2']) == 0
+    text = capsys.readouterr().out
+    # mmengine's ProgressBar: done/total, rate, elapsed time, ETA.
+    assert '0/2' in text and '2/2' in text
+    assert 'task/s' in text and 'elapsed' in text and 'ETA' in text
+    assert text.rstrip().endswith(f'wrote 2 scans to {out}')
+    assert len(list(out.glob('*/*.wrl'))) == 2

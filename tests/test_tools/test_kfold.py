@@ -195,7 +195,7 @@ def test_probe_of_each_fold_starts_from_that_folds_pretraining(
         assert summary['pretrained_checkpoints']['0'][str(fold)] == ckpt
         # The probe loaded this fold's checkpoint, not the other fold's.
         log = open(glob.glob(str(fold_dir / '*' / '*.log'))[0]).read()
-        assert f'load model from: {ckpt}' in log
+        assert f'(parameters and buffers) from {ckpt};' in log
         other = str(work / 'seed0' / f'fold{1 - fold}' / 'pretrain')
         assert other not in log
         # The pre-training trained on the fold's training subjects only,

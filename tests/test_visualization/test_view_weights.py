@@ -47,3 +47,15 @@ def test_errors():
         find_view_weight_module(nn.Linear(2, 2))
     with pytest.raises(ValueError, match='2 view names for 3'):
         view_weight_table([1, 2, 3], ['a', 'b'])
+
+
+def test_input_dependent_weights_need_a_forward():
+    from mmfer4d.models.fusion.view_fusion import AttentionViewFusion
+    model = _Model()
+    model.fusion = AttentionViewFusion(embed_dims=4)
+    with pytest.raises(ValueError, match='before a forward'):
+        view_weights_of(model)
+    model.fusion(torch.randn(2, 3, 4))
+    weights = view_weights_of(model)
+    assert weights.shape == (3, )
+    assert weights.sum() == pytest.approx(1.0)

@@ -96,8 +96,15 @@ def landmarks68_to_bu83(lm68: np.ndarray) -> np.ndarray:
     return out
 
 
-def export_scans(dataset, out: str, limit: Optional[int] = None) -> List[str]:
+def export_scans(dataset,
+                 out: str,
+                 limit: Optional[int] = None,
+                 progress: bool = False) -> List[str]:
     """Write a SyntheticFER3D-like data set as BU-3DFE files.
+
+    Args:
+        progress (bool): Show mmengine's progress bar (scans done, rate,
+            elapsed time, ETA) on stdout. Defaults to False.
 
     Returns:
         list[str]: The ``.wrl`` paths written.
@@ -106,7 +113,7 @@ def export_scans(dataset, out: str, limit: Optional[int] = None) -> List[str]:
     from mmfer4d.synthesis import synthesize
 
     written = []
-    for i, info in enumerate(dataset.data_list[:limit]):
+    for i, info in enumerate(_progress(dataset.data_list[:limit], progress)):
         code = BU3DFE_CODES[info['expression']]
         subject = info['subject']
         stem = f"{subject}_{code}{info['intensity']:02d}{RACE_CODE}_F3D"
@@ -124,12 +131,14 @@ def export_scans(dataset, out: str, limit: Optional[int] = None) -> List[str]:
 def export_sequences(dataset,
                      out: str,
                      bnd_root: Optional[str] = None,
-                     limit: Optional[int] = None) -> List[str]:
+                     limit: Optional[int] = None,
+                     progress: bool = False) -> List[str]:
     """Write a SyntheticFER4D-like data set as BU-4DFE files.
 
     Every frame becomes ``SUBJECT/Expression/NNN.wrl`` + ``NNN.bmp``; with
     ``bnd_root``, landmarks go to the parallel tree ``bnd_root/SUBJECT/
-    Expression/NNN.bnd``.
+    Expression/NNN.bnd``. ``progress`` shows mmengine's progress bar
+    (sequences done, rate, elapsed time, ETA) on stdout.
 
     Returns:
         list[str]: The sequence folders written.
@@ -142,7 +151,7 @@ def export_sequences(dataset,
     from mmfer4d.synthesis import synthesize_sequence
 
     written = []
-    for info in dataset.data_list[:limit]:
+    for info in _progress(dataset.data_list[:limit], progress):
         name = BU4DFE_DIRS[info['expression']]
         folder = osp.join(out, info['subject'], name)
         os.makedirs(folder, exist_ok=True)
@@ -157,6 +166,14 @@ def export_sequences(dataset,
                           landmarks68_to_bu83(mesh.landmarks))
         written.append(folder)
     return written
+
+
+def _progress(items: list, show: bool):
+    """``items``, with mmengine's progress bar when ``show``."""
+    if not show or not items:
+        return items
+    from mmengine.utils import track_iter_progress
+    return track_iter_progress(items, file=sys.stdout)
 
 
 def build_dataset(source: str, **overrides):
@@ -220,11 +237,12 @@ def main(argv=None):
     dataset = build_dataset(args.source, **overrides)
     if hasattr(dataset, 'num_frames'):
         bnd_root = args.bnd_root or args.out.rstrip('/\\') + '-bnd'
-        done = export_sequences(dataset, args.out, bnd_root, args.limit)
+        done = export_sequences(dataset, args.out, bnd_root, args.limit,
+                                progress=True)
         print(f'wrote {len(done)} sequences to {args.out} (landmarks in '
               f'{bnd_root})')
     else:
-        done = export_scans(dataset, args.out, args.limit)
+        done = export_scans(dataset, args.out, args.limit, progress=True)
         print(f'wrote {len(done)} scans to {args.out}')
     return 0
 

@@ -25,7 +25,6 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-from mmfer4d.rendering import MODALITY_CHANNELS
 from mmfer4d.visualization import (draw_multiview_grid, save_figure,
                                    view_labels)
 
@@ -40,35 +39,6 @@ def parse_args(argv=None):
                         help='frames shown per sequence, evenly spaced')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
-
-
-def modality_tiles(view, modalities):
-    """Split one ``(H, W, C)`` view into ``(H, W, 3)`` uint8 tiles."""
-    tiles, c = [], 0
-    for m in modalities:
-        n = MODALITY_CHANNELS[m]
-        part = view[..., c:c + n]
-        tiles.append(np.repeat(part, 3, -1) if n == 1 else part)
-        c += n
-    return tiles
-
-
-def sample_grid(results, pad=2):
-    """The grid of one rendered sample: rows = frames, cols = view x mod."""
-    imgs = results['img']
-    frames = imgs if isinstance(imgs[0], list) else [imgs]
-    rows = []
-    for views in frames:
-        tiles = []
-        for view in views:
-            tiles.extend(modality_tiles(view, results['modalities']))
-        h = tiles[0].shape[0]
-        sep = np.full((h, pad, 3), 64, np.uint8)
-        rows.append(np.concatenate(
-            [x for t in tiles for x in (t, sep)][:-1], 1))
-    w = rows[0].shape[1]
-    sep = np.full((pad, w, 3), 64, np.uint8)
-    return np.concatenate([x for r in rows for x in (r, sep)][:-1], 0)
 
 
 def render_pipeline(pipeline_cfg):

@@ -2,6 +2,9 @@
 # on norms, biases, the temperature, view weights and position embeddings.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # mmengine's constructor without a log line per parameter: frozen
+    # parameters left out, one summary line.
+    constructor='SummarizedOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=3e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(

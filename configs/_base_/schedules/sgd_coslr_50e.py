@@ -1,5 +1,8 @@
 # SGD with momentum and cosine learning-rate decay over 50 epochs.
 optim_wrapper = dict(
+    # mmengine's constructor without a log line per parameter: frozen
+    # parameters left out, one summary line.
+    constructor='SummarizedOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
 
 param_scheduler = dict(

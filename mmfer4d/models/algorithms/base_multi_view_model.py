@@ -13,6 +13,7 @@ import inspect
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
@@ -69,8 +70,11 @@ class BaseMultiViewModel(BaseModel):
     data preprocessor's :attr:`~MultiViewDataPreprocessor.num_channels`,
     i.e. the channels of the rendered ``modalities`` (4 for depth +
     normal). A backbone without the argument (EfficientNet, MobileNetV3)
-    takes 3-channel images, so the renders must have 3 channels (e.g.
-    ``modalities=('normal', )``).
+    takes 3-channel images: for other renders it is wrapped in an
+    :class:`~mmfer4d.models.backbones.InputChannelAdapter` (a learnable
+    1x1 convolution to 3 channels; a line in the log says so). Give the
+    adapter explicitly to keep a pre-trained 3-channel stem of any
+    backbone, or to configure it.
 
     Args:
         backbone (dict): Zoo backbone config, shared by all views.
@@ -97,6 +101,8 @@ class BaseMultiViewModel(BaseModel):
     Raises:
         ValueError: For an unknown ``temporal_fusion_order``, or a backbone
             whose input channels disagree with the rendered modalities.
+        TypeError: If the backbone config has keys its class does not take
+            (the message gives the ``_delete_`` recipe).
         KeyError: If a part's ``type`` is not registered.
     """
 
@@ -124,7 +130,7 @@ class BaseMultiViewModel(BaseModel):
 
         backbone = self._with_in_channels(backbone)
         self.in_channels = backbone.get('in_channels', 3)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = self._build_backbone(backbone)
         self.neck = MODELS.build(neck or dict(type='MultiViewNeck'))
         projector = copy.deepcopy(
             projector or dict(type='MultiViewProjectionHead'))
@@ -149,11 +155,15 @@ class BaseMultiViewModel(BaseModel):
         name = backbone['type']
         if not _accepts(backbone, 'in_channels'):
             if channels is not None and channels != 3:
-                raise ValueError(
-                    f'backbone {name} takes 3-channel images, but the '
-                    f'renders have {channels} channels (data_preprocessor '
-                    f'modalities {self.data_preprocessor.modalities}); '
-                    "render 3 channels, e.g. modalities=('normal', )")
+                # A 1x1 convolution maps the renders to its 3 channels.
+                print_log(
+                    f'backbone {name} takes 3-channel images and the '
+                    f'renders have {channels} (modalities '
+                    f'{tuple(self.data_preprocessor.modalities)}): an '
+                    'InputChannelAdapter (1x1 convolution) maps them',
+                    logger='current')
+                backbone = dict(type='InputChannelAdapter',
+                                backbone=backbone, in_channels=channels)
         elif given is None and channels is not None:
             backbone['in_channels'] = channels
         elif given is not None and channels is not None \
@@ -163,6 +173,30 @@ class BaseMultiViewModel(BaseModel):
                 f'gives {channels} channels; leave in_channels out of the '
                 'backbone config to follow the rendered modalities')
         return backbone
+
+    @staticmethod
+    def _build_backbone(backbone: dict) -> nn.Module:
+        """``MODELS.build``; a keyword the class does not take (one
+        inherited from the backbone the config replaced) gets the recipe.
+
+        Raises:
+            TypeError: For an unexpected keyword, saying how to swap a
+                backbone whole.
+        """
+        try:
+            return MODELS.build(backbone)
+        except TypeError as err:
+            if 'unexpected keyword' not in str(err):
+                raise
+            name = backbone['type']
+            name = getattr(name, '__name__', name)
+            raise TypeError(
+                f'{err}. The backbone config {dict(backbone)} keeps keys of '
+                f'the backbone it replaced; swap it whole: on the command '
+                f'line --cfg-options model.backbone._delete_=True '
+                f'model.backbone.type={name} model.backbone.arch=..., in a '
+                f'config backbone=dict(_delete_=True, type={name!r}, ...)'
+            ) from err
 
     def _with_dims(self, cfg: dict) -> dict:
         """``cfg`` with ``embed_dims`` filled in when its type takes it."""
@@ -193,6 +227,24 @@ class BaseMultiViewModel(BaseModel):
         finally:
             self.backbone.train(was_training)
         return int(self.neck.pool(out).shape[-1])
+
+    def init_weights(self) -> None:
+        """Initialise; an ``init_cfg`` of type ``'Pretrained'`` is loaded
+        by :func:`~mmfer4d.models.utils.load_pretrained`, which summarises
+        the key differences in one line (mmengine's lists every key)."""
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            super().init_weights()
+            return
+        self.init_cfg = None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = cfg
+        from mmfer4d.models.utils import load_pretrained
+        load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                        map_location=cfg.get('map_location', 'cpu'),
+                        frozen=self._frozen)
 
     def freeze_all_but(self, trainable: Sequence[str]) -> None:
         """Lock every child module except ``trainable`` (by attribute name)

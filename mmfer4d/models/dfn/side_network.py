@@ -56,6 +56,11 @@ class SideNetwork(BaseModule):
         channels (Sequence[int]): Width ``C_k`` of every tapped hidden
             state.
         down_channels (int): Adapter bottleneck. Defaults to 64 (IISAN).
+        cap_down_channels (bool): Never widen: a layer narrower than
+            ``down_channels`` gets a bottleneck of its own width (our
+            choice; a 64-wide "bottleneck" on the 16-channel first stage of
+            a slim ResNet would hold 4x the map for backward). Defaults to
+            True.
         act_cfg (dict): Adapter activation. Defaults to GELU (IISAN).
         init_std (float): Adapter initial weight std. Defaults to 1e-2.
         dropout (float): Adapter dropout. Defaults to 0.
@@ -77,6 +82,7 @@ class SideNetwork(BaseModule):
     def __init__(self,
                  channels: Sequence[int],
                  down_channels: int = 64,
+                 cap_down_channels: bool = True,
                  act_cfg: dict = dict(type='GELU'),
                  init_std: float = 1e-2,
                  dropout: float = 0.0,
@@ -96,7 +102,8 @@ class SideNetwork(BaseModule):
         self.channels = tuple(channels)
         self.transition = transition
         self.adapters = nn.ModuleList([
-            AdapterBlock(c, down_channels, act_cfg, init_std, dropout,
+            AdapterBlock(c, min(c, down_channels) if cap_down_channels
+                         else down_channels, act_cfg, init_std, dropout,
                          kernel_size)
             for c in channels
         ])

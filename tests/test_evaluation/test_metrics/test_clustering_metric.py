@@ -62,3 +62,17 @@ def test_skipped_samples_are_counted():
     out = metric.evaluate(4)
     assert out['cluster/acc'] == pytest.approx(100.0)
     assert (out['cluster/num_scored'], out['cluster/num_skipped']) == (3, 1)
+
+
+def test_empty_input_is_an_error_not_a_score():
+    # No sample has no accuracy: 0 (what the hook's own copy returned)
+    # would read as a failed clustering.
+    with pytest.raises(ValueError, match='non-empty'):
+        cluster_accuracy([], [])
+    with pytest.raises(ValueError, match='non-empty'):
+        cluster_accuracy(np.array([], dtype=np.int64),
+                         np.array([], dtype=np.int64))
+    # The metric reports no acc/nmi for a test set with no sample scored.
+    metric = ClusteringMetric(mode='pred_label')
+    out = metric.compute_metrics([])
+    assert 'acc' not in out and 'nmi' not in out

@@ -58,16 +58,21 @@ def test_in_channels_from_mean_or_the_backbone():
             data_preprocessor=dict(dp, modalities=('depth', 'normal')))
 
 
-def test_backbone_without_in_channels_needs_three_channels():
+def test_backbone_without_in_channels_gets_an_adapter_when_needed():
+    from mmfer4d.models.backbones import InputChannelAdapter
     effnet = dict(type='EfficientNet', arch='b0')
     dp = dict(type='MultiViewDataPreprocessor', modalities=('normal', ))
     m = vision(backbone=effnet, data_preprocessor=dp)
     assert 'in_channels' not in effnet and m.in_channels == 3
+    assert not isinstance(m.backbone, InputChannelAdapter)
     assert m(torch.randn(1, 3, 3, 64, 64))[0].shape == (1, 16)
-    with pytest.raises(ValueError, match=r"modalities=\('normal', \)"):
-        vision(
-            backbone=effnet,
-            data_preprocessor=dict(dp, modalities=('depth', 'normal')))
+    # Depth + normal: 4 channels, a 1x1 convolution to EfficientNet's 3.
+    m = vision(backbone=effnet,
+               data_preprocessor=dict(dp, modalities=('depth', 'normal')))
+    assert isinstance(m.backbone, InputChannelAdapter)
+    assert m.in_channels == 4
+    assert m.backbone.adapter.conv.weight.shape == (3, 4, 1, 1)
+    assert m(torch.randn(1, 3, 4, 64, 64))[0].shape == (1, 16)
 
 
 def test_stages_compose_to_extract_feat():

@@ -190,6 +190,13 @@ def test_side_network_chains_gates_and_adapters_as_written():
         side([hs[0], hs[0], hs[0]])
 
 
+def test_bottleneck_is_never_wider_than_the_layer_unless_asked():
+    side = SideNetwork([16, 32, 128], down_channels=64)
+    assert [a.down.out_features for a in side.adapters] == [16, 32, 64]
+    wide = SideNetwork([16, 32, 128], cap_down_channels=False)
+    assert [a.down.out_features for a in wide.adapters] == [64, 64, 64]
+
+
 def test_side_network_projects_when_asked_or_when_width_shrinks():
     side = SideNetwork([16, 8, 32], transition='linear')
     assert set(side.projections) == {'1', '2'}
