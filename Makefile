@@ -13,7 +13,7 @@ STAMP := $(VENV)/.mmfer4d-installed
 PYTEST_ARGS ?=
 
 .PHONY: venv test demo demo-intensities demo-ssl demo-baseline demo-4d \
-	demo-extra demo-full clean-venv
+	demo-extra demo-full demo-mf2 clean-venv
 
 venv: $(STAMP)
 
@@ -57,6 +57,10 @@ demo-4d: $(STAMP)
 demo-extra: $(STAMP)
 	$(PY) tools/demo.py --what intensities ssl baseline 4d \
 		--work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# MF²: pre-training, AU detection + emotion, DFN transfer (about 20 min).
+demo-mf2: $(STAMP)
+	$(PY) -m mmfer4d.apis.demo_mf2 --work-dir $(DEMO_DIR) $(DEMO_ARGS)
 
 # Real-size configs, 10-fold cross-validation: for a machine with a GPU.
 demo-full: $(STAMP)

@@ -1,5 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
 from .augmentation import RandomMeshAugment, RandomMeshWarp
+from .face_image import LoadFaceImageAU
 from .formatting import PackMeshInputs, PackMultiViewInputs, stack_views
 from .loading import LoadMeshFromFile, LoadMeshSequence
 from .mesh_flip import LANDMARK_FLIP_INDEX, RandomMeshFlip
@@ -10,6 +11,7 @@ from .synthesize import SynthesizeFaceMesh, SynthesizeFaceSequence
 from .wrappers import MultiViewImageTransform
 
 __all__ = [
+    'LoadFaceImageAU',
     'LoadMeshFromFile', 'LoadMeshSequence', 'NormalizeFace',
     'RandomMeshAugment', 'RandomMeshFlip', 'RandomMeshWarp',
     'LANDMARK_FLIP_INDEX',

@@ -1,4 +1,5 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
+from .au_region_neck import AURegionNeck
 from .multi_view_neck import MultiViewNeck
 
-__all__ = ['MultiViewNeck']
+__all__ = ['AURegionNeck', 'MultiViewNeck']
