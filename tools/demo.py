@@ -96,8 +96,8 @@ RUNS = {
         method='Multi-view CE baseline', supervision='full (labels)',
         evaluation='classifier'),
     'smile-vlm-4d': dict(
-        config=_cfg('smile-vlm_resnet18-w16_scratch_1xb16-20e_'
-                    'synthetic-fer4d-3view-64px-4f'),
+        config=_cfg('smile-vlm_resnet18-w16_scratch_1xb16-40e_'
+                    'synthetic-fer4d-3view-normal-96px-3f'),
         method='SMILE-VLM 4D', supervision='weak (label prompts)',
         evaluation='zero-shot'),
 }
