@@ -69,6 +69,23 @@ def test_4dme_runs_the_micro_expression_demo_recipe():
     assert config_num_folds(Config.fromfile(MER))[0] == 5
 
 
+def test_micro_expression_demo_magnifies_the_aligned_smoothed_motion():
+    pipelines = [Config.fromfile(MER)[f].dataset.pipeline
+                 for f in ('train_dataloader', 'test_dataloader')]
+    for pipeline in pipelines:
+        types = [str(s['type']) for s in pipeline]
+        magnify = _step(pipeline, 'MagnifyMeshMotion')
+        assert magnify['alpha'] > 1 and magnify['smooth_iters'] > 0
+        assert magnify.get('rigid_align', True)
+        # On the synthesised frames, before any cropping (NormalizeFace)
+        # changes their vertex counts.
+        assert types.index('MagnifyMeshMotion') == \
+            types.index('SynthesizeFaceSequence') + 1
+    # Raw 4DME scans are not in vertex correspondence.
+    assert not [s for s in Config.fromfile(FOURDME).train_dataloader.dataset
+                .pipeline if s['type'] == 'MagnifyMeshMotion']
+
+
 def test_4d_demo_tests_the_static_demo_subjects():
     """`make demo-4d` and `make demo` hold out the same 20 subjects."""
     subjects = []

@@ -7,7 +7,10 @@
 # the annotated onset, apex and offset frames (the apex jittered by up to
 # 1 frame at train time) and DifferenceTemporalFusion subtracts the mean
 # of the onset and offset embeddings (the subject's neutral face) from the
-# apex's, per view, before the view fusion.
+# apex's, per view, before the view fusion. The demo's motion
+# magnification (MagnifyMeshMotion) needs frames in vertex correspondence;
+# raw 4D scans are not, so it is left out here: add it after
+# LoadMeshSequence for registered 4DME meshes.
 #     python tools/kfold.py configs/smile_vlm/THIS_FILE.py --loso
 _base_ = [
     '../_base_/models/smile_vlm.py',

@@ -124,6 +124,7 @@ def run_demo_mer(work_dir: str,
                  config: str = DEFAULT_MER_CONFIG,
                  num_folds=None,
                  seeds=None,
+                 folds=None,
                  epochs: Optional[int] = None,
                  reuse: bool = False,
                  log: Callable[[str], None] = print) -> dict:
@@ -135,6 +136,8 @@ def run_demo_mer(work_dir: str,
         num_folds (int | str, optional): ``'loso'`` or k; defaults to the
             config's own (5).
         seeds (Sequence[int], optional): Defaults to the config's seed.
+        folds (Sequence[int], optional): Only these folds (a quick look;
+            the pooled UF1 / UAR then cover them only). Defaults to all.
         epochs (int, optional): Training epochs per fold; defaults to the
             config's.
         reuse (bool): Keep folds finished in ``work_dir``; else they are
@@ -154,7 +157,7 @@ def run_demo_mer(work_dir: str,
         return make_demo_cfg(path, fold_dir, resume, role, epochs=epochs)
 
     summary = run_kfold(config, work_dir, make_cfg=make_cfg,
-                        num_folds=num_folds, seeds=seeds,
+                        num_folds=num_folds, seeds=seeds, folds=folds,
                         label='smile-vlm-mer', log=log)
     wall = time.monotonic() - start
     wall_file = osp.join(work_dir, WALL_TIME_FILE)
@@ -180,6 +183,8 @@ def main(argv=None) -> dict:
                         "config's folds")
     parser.add_argument('--num-folds', type=int, default=None)
     parser.add_argument('--seeds', type=int, nargs='+', default=None)
+    parser.add_argument('--folds', type=int, nargs='+', default=None,
+                        help='only these folds (a quick look)')
     parser.add_argument('--epochs', type=int, default=None)
     parser.add_argument('--reuse', action='store_true',
                         help='keep folds finished in the work dir')
@@ -196,7 +201,8 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     num_folds = 'loso' if args.loso else args.num_folds
     return run_demo_mer(args.work_dir, args.config, num_folds=num_folds,
-                        seeds=args.seeds, epochs=args.epochs,
+                        seeds=args.seeds, folds=args.folds,
+                        epochs=args.epochs,
                         reuse=args.reuse)
 
 

@@ -3,6 +3,7 @@ from .augmentation import RandomMeshAugment, RandomMeshWarp
 from .formatting import PackMultiViewInputs, stack_views
 from .loading import LoadMeshFromFile, LoadMeshSequence
 from .mesh_flip import LANDMARK_FLIP_INDEX, RandomMeshFlip
+from .motion_magnification import MagnifyMeshMotion
 from .normalization import NormalizeFace
 from .render import RenderMultiView
 from .sampling import SampleFrames
@@ -12,7 +13,7 @@ from .wrappers import MultiViewImageTransform
 __all__ = [
     'LoadMeshFromFile', 'LoadMeshSequence', 'NormalizeFace',
     'RandomMeshAugment', 'RandomMeshFlip', 'RandomMeshWarp',
-    'LANDMARK_FLIP_INDEX',
+    'LANDMARK_FLIP_INDEX', 'MagnifyMeshMotion',
     'MultiViewImageTransform', 'SampleFrames',
     'PackMultiViewInputs', 'stack_views',
     'SynthesizeFaceMesh', 'SynthesizeFaceSequence', 'RenderMultiView'
