@@ -13,7 +13,7 @@ STAMP := $(VENV)/.mmfer4d-installed
 PYTEST_ARGS ?=
 
 .PHONY: venv test demo demo-intensities demo-ssl demo-baseline demo-4d \
-	demo-extra demo-full demo-mf2 clean-venv
+	demo-mer demo-extra demo-full demo-mf2 clean-venv
 
 venv: $(STAMP)
 
@@ -52,6 +52,11 @@ demo-baseline: $(STAMP)
 # SyntheticFER4D sequences: SampleFrames + temporal fusion.
 demo-4d: $(STAMP)
 	$(PY) tools/demo.py --what 4d --work-dir $(DEMO_DIR) $(DEMO_ARGS)
+
+# SyntheticMER4D micro-expressions: 5 subject-independent folds, UF1 and
+# UAR pooled over folds (mmfer4d/apis/demo_mer.py).
+demo-mer: $(STAMP)
+	$(PY) -m mmfer4d.apis.demo_mer --work-dir $(DEMO_DIR)/smile-vlm-mer
 
 # The four above in one go (about four times the time of `make demo`).
 demo-extra: $(STAMP)

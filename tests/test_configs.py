@@ -228,8 +228,9 @@ def test_4d_val_and_test_pick_the_same_frames_every_time(path):
             assert len(set(picks)) == 1, (field, picks)
     if cfg.train_dataloader.dataset.type in ('FourDMEDataset',
                                              'SyntheticMER4D'):
-        # Micro-expressions: from onset to offset.
-        assert steps[0]['mode'] == 'onset_offset'
+        # Micro-expressions: from onset to offset (all of it, or its key
+        # frames onset, apex, offset).
+        assert steps[0]['mode'] in ('onset_offset', 'key_frames')
 
 
 SYNTHETIC_4D = [

@@ -58,8 +58,8 @@ register_target('baseline', [
 ])
 register_target('4d', [
     RunSpec('smile-vlm-4d',
-            config_path('smile-vlm_resnet18-w16_scratch_1xb16-20e_'
-                        'synthetic-fer4d-3view-64px-4f'),
+            config_path('smile-vlm_resnet18-w16_scratch_1xb16-40e_'
+                        'synthetic-fer4d-3view-normal-96px-3f'),
             method='SMILE-VLM 4D', supervision=_WEAK,
             evaluation='zero-shot'),
 ])

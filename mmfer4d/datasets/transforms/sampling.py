@@ -5,7 +5,7 @@ from mmcv.transforms import BaseTransform
 
 from mmfer4d.registry import TRANSFORMS
 
-SAMPLE_MODES = ('uniform', 'onset_apex', 'onset_offset', 'apex')
+SAMPLE_MODES = ('uniform', 'onset_apex', 'onset_offset', 'apex', 'key_frames')
 
 
 @TRANSFORMS.register_module()
@@ -26,6 +26,16 @@ class SampleFrames(BaseTransform):
       contains ``apex_frame``: centred on it at test time, at a random
       position in the window (the apex always on the grid) at train time.
       Indices past either end are clipped, i.e. the end frames repeat.
+    - ``'key_frames'``: the onset frame, ``T - 2`` frames of an apex
+      window (spaced by ``stride``, centred on ``apex_frame``) and the
+      offset frame, in that order (``T >= 3``); with ``T = 2`` the onset
+      and apex frames. The onset and offset frames are the neutral
+      references of the sequence (the face before and after the
+      movement) that :class:`~mmfer4d.models.DifferenceTemporalFusion`
+      subtracts from the apex. At train time each reference moves up to
+      ``jitter`` frames outwards (into the neutral lead-in / lead-out) and
+      the apex window shifts by up to ``jitter`` frames either way; at
+      test time the annotated frames are taken as they are.
 
     When the span is shorter than T, frames repeat (indices stay sorted),
     so every sample has exactly T frames. Missing annotations default to
@@ -42,7 +52,8 @@ class SampleFrames(BaseTransform):
 
     **Added Keys:**
 
-    - frame_inds (np.ndarray): ``(T,)`` int64, sorted, in ``[0, n)``.
+    - frame_inds (np.ndarray): ``(T,)`` int64, sorted (``'key_frames'``:
+      onset, apex window, offset), in ``[0, n)``.
     - au_labels (np.ndarray): ``(T, A)``, the rows of ``frame_au_labels``
       of the chosen frames (only when ``frame_au_labels`` is present), so
       that every sampled frame keeps its own AU labels.
@@ -51,11 +62,14 @@ class SampleFrames(BaseTransform):
         num_frames (int): T, the number of frames to pick. Defaults to 8.
         mode (str): One of :data:`SAMPLE_MODES`. Defaults to ``'uniform'``.
         test_mode (bool): Deterministic choice when True. Defaults to False.
-        stride (int): Spacing in frames of the ``'apex'`` window.
-            Defaults to 1.
+        stride (int): Spacing in frames of the ``'apex'`` and
+            ``'key_frames'`` windows. Defaults to 1.
+        jitter (int): Largest train-time shift, in frames, of the
+            ``'key_frames'`` choice. Defaults to 0.
 
     Raises:
-        ValueError: On an unknown mode, T < 1, an empty sequence, or
+        ValueError: On an unknown mode, T < 1 (T < 2 for
+            ``'key_frames'``), ``jitter < 0``, an empty sequence, or
             onset/apex/offset outside the sequence or out of order.
         KeyError: If neither ``num_frames`` nor ``frame_paths`` is present.
     """
@@ -64,7 +78,8 @@ class SampleFrames(BaseTransform):
                  num_frames: int = 8,
                  mode: str = 'uniform',
                  test_mode: bool = False,
-                 stride: int = 1):
+                 stride: int = 1,
+                 jitter: int = 0):
         if mode not in SAMPLE_MODES:
             raise ValueError(f'mode must be one of {SAMPLE_MODES}, got '
                              f'{mode!r}')
@@ -72,6 +87,12 @@ class SampleFrames(BaseTransform):
             raise ValueError(f'num_frames must be >= 1, got {num_frames}')
         if stride < 1:
             raise ValueError(f'stride must be >= 1, got {stride}')
+        if mode == 'key_frames' and num_frames < 2:
+            raise ValueError("mode 'key_frames' needs num_frames >= 2 (onset "
+                             f'and apex), got {num_frames}')
+        if jitter < 0:
+            raise ValueError(f'jitter must be >= 0, got {jitter}')
+        self.jitter = int(jitter)
         self.num_frames = int(num_frames)
         self.mode = mode
         self.test_mode = test_mode
@@ -98,6 +119,23 @@ class SampleFrames(BaseTransform):
         k = t // 2 if self.test_mode else np.random.randint(t)
         inds = apex + self.stride * (np.arange(t, dtype=np.int64) - k)
         return np.clip(inds, 0, n - 1)
+
+    def _key_frames(self, onset: int, apex: int, offset: int,
+                    n: int) -> np.ndarray:
+        t = self.num_frames
+        j = 0 if self.test_mode else self.jitter
+        if j:
+            onset = onset - np.random.randint(j + 1)
+            offset = offset + np.random.randint(j + 1)
+            apex = apex + np.random.randint(-j, j + 1)
+        apex_count = max(t - 2, 1)
+        k = (apex_count - 1) // 2
+        window = apex + self.stride * (
+            np.arange(apex_count, dtype=np.int64) - k)
+        # The window stays between the references, so indices stay sorted.
+        window = np.clip(window, onset, offset)
+        inds = [onset, *window] + ([offset] if t > 2 else [])
+        return np.clip(np.asarray(inds, dtype=np.int64), 0, n - 1)
 
     def transform(self, results: dict) -> dict:
         if 'num_frames' in results:
@@ -134,6 +172,12 @@ class SampleFrames(BaseTransform):
                 raise ValueError(f'sample {name}: offset_frame={offset} '
                                  f'before onset_frame={onset}')
             inds = self._segments(onset, offset)
+        elif self.mode == 'key_frames':
+            if not onset <= apex <= offset:
+                raise ValueError(
+                    f'sample {name}: key frames out of order: onset_frame='
+                    f'{onset}, apex_frame={apex}, offset_frame={offset}')
+            inds = self._key_frames(onset, apex, offset, n)
         else:
             inds = self._apex_window(apex, n)
         results['frame_inds'] = inds.astype(np.int64)
@@ -148,4 +192,4 @@ class SampleFrames(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_frames={self.num_frames}, '
                 f'mode={self.mode!r}, test_mode={self.test_mode}, '
-                f'stride={self.stride})')
+                f'stride={self.stride}, jitter={self.jitter})')

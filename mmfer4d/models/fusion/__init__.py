@@ -1,5 +1,6 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-from .temporal_fusion import (AttentionTemporalFusion, MeanTemporalFusion,
+from .temporal_fusion import (AttentionTemporalFusion,
+                              DifferenceTemporalFusion, MeanTemporalFusion,
                               TransformerTemporalFusion)
 from .view_fusion import (AttentionViewFusion, BaseViewFusion,
                           LearnableViewWeightFusion, MeanViewFusion)
@@ -7,5 +8,5 @@ from .view_fusion import (AttentionViewFusion, BaseViewFusion,
 __all__ = [
     'BaseViewFusion', 'MeanViewFusion', 'LearnableViewWeightFusion',
     'AttentionViewFusion', 'MeanTemporalFusion', 'AttentionTemporalFusion',
-    'TransformerTemporalFusion'
+    'TransformerTemporalFusion', 'DifferenceTemporalFusion'
 ]

@@ -121,3 +121,58 @@ class TransformerTemporalFusion(BaseModule):
                              f'max_frames={self.max_frames}')
         h = self.encoder(x + self.pos_embed[:t])
         return h.mean(dim=1) + x.mean(dim=1)
+
+
+@MODELS.register_module()
+class DifferenceTemporalFusion(BaseModule):
+    """The apex frames' embedding minus the neutral references'.
+
+    For frames chosen by ``SampleFrames(mode='key_frames')`` (onset, apex
+    window, offset), ``out = mean_{t in apex} x_t - mean_{t in ref} x_t``
+    where ``ref`` is the first frame (``reference='onset'``) or the first
+    and last (``reference='onset_offset'``, ``T >= 3``) and ``apex`` the
+    frames between them. The references are the same subject's own neutral
+    face, so what the subject's shape puts into every frame's embedding
+    cancels to first order and what is left is the movement: the idea of
+    apex-minus-onset features in micro-expression recognition (e.g. the
+    onset-apex optical flow of Liong et al., "Less is more:
+    micro-expression recognition from video using apex frame", Signal
+    Process. Image Commun. 2018). The fusion has no parameters.
+
+    Args:
+        reference (str): ``'onset'`` or ``'onset_offset'``. Defaults to
+            ``'onset_offset'``.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+
+    Raises:
+        ValueError: On an unknown ``reference``; in forward if ``x`` is not
+            ``(N, T, D)`` or ``T`` leaves no apex frame (``T < 2``, or
+            ``T < 3`` with ``'onset_offset'``).
+    """
+
+    REFERENCES = ('onset', 'onset_offset')
+
+    def __init__(self,
+                 reference: str = 'onset_offset',
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if reference not in self.REFERENCES:
+            raise ValueError(f'reference must be one of {self.REFERENCES}, '
+                             f'got {reference!r}')
+        self.reference = reference
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Fuse ``x`` ``(N, T, D)`` (onset, apex..., [offset]) into
+        ``(N, D)``."""
+        _check_frames(x, type(self).__name__)
+        t = x.shape[1]
+        if self.reference == 'onset':
+            if t < 2:
+                raise ValueError('DifferenceTemporalFusion(reference='
+                                 f"'onset') needs T >= 2 frames, got {t}")
+            return x[:, 1:].mean(dim=1) - x[:, 0]
+        if t < 3:
+            raise ValueError("DifferenceTemporalFusion(reference="
+                             f"'onset_offset') needs T >= 3 frames, got {t}")
+        ref = (x[:, 0] + x[:, -1]) / 2
+        return x[:, 1:-1].mean(dim=1) - ref

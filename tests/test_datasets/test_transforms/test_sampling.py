@@ -88,3 +88,52 @@ def test_per_frame_au_labels_follow_the_chosen_frames():
     with pytest.raises(ValueError, match='7 rows for 8 frames'):
         SampleFrames(num_frames=2)(
             dict(num_frames=8, frame_au_labels=labels[:7]))
+
+
+def test_key_frames_test_mode_takes_the_annotated_frames():
+    info = dict(num_frames=40, onset_frame=5, apex_frame=20, offset_frame=35)
+    two = SampleFrames(num_frames=2, mode='key_frames', test_mode=True)
+    np.testing.assert_array_equal(two(dict(info))['frame_inds'], [5, 20])
+    three = SampleFrames(num_frames=3, mode='key_frames', test_mode=True)
+    np.testing.assert_array_equal(three(dict(info))['frame_inds'],
+                                  [5, 20, 35])
+    five = SampleFrames(num_frames=5, mode='key_frames', test_mode=True,
+                        stride=2, jitter=3)
+    # jitter is a train-time choice only.
+    np.testing.assert_array_equal(five(dict(info))['frame_inds'],
+                                  [5, 18, 20, 22, 35])
+
+
+def test_key_frames_train_jitter_stays_in_bounds_and_varies():
+    info = dict(num_frames=40, onset_frame=5, apex_frame=20, offset_frame=35)
+    sampler = SampleFrames(num_frames=3, mode='key_frames', jitter=2)
+    np.random.seed(0)
+    picks = [tuple(sampler(dict(info))['frame_inds']) for _ in range(200)]
+    onsets, apexes, offsets = map(set, zip(*picks))
+    # References move outwards only (into the neutral frames), the apex
+    # either way.
+    assert onsets == {3, 4, 5}
+    assert apexes == {18, 19, 20, 21, 22}
+    assert offsets == {35, 36, 37}
+    no_jitter = SampleFrames(num_frames=3, mode='key_frames')
+    assert {tuple(no_jitter(dict(info))['frame_inds'])
+            for _ in range(20)} == {(5, 20, 35)}
+
+
+def test_key_frames_window_is_clipped_between_references():
+    info = dict(num_frames=12, onset_frame=1, apex_frame=9, offset_frame=10)
+    sampler = SampleFrames(num_frames=6, mode='key_frames', test_mode=True,
+                           stride=2)
+    inds = sampler(dict(info))['frame_inds']
+    _check(inds, 6, 12)
+    assert inds[0] == 1 and inds[-1] == 10
+
+
+def test_key_frames_errors():
+    with pytest.raises(ValueError, match='num_frames >= 2'):
+        SampleFrames(num_frames=1, mode='key_frames')
+    with pytest.raises(ValueError, match='jitter'):
+        SampleFrames(num_frames=3, mode='key_frames', jitter=-1)
+    bad = dict(num_frames=40, onset_frame=25, apex_frame=20, offset_frame=35)
+    with pytest.raises(ValueError, match='out of order'):
+        SampleFrames(num_frames=3, mode='key_frames')(bad)

@@ -38,3 +38,39 @@ def test_transformer_errors():
         fusion(torch.randn(1, 4, 8))
     with pytest.raises(ValueError, match=r'\(N, T, D\)'):
         MeanTemporalFusion()(torch.randn(2, 3))
+
+
+def test_difference_fusion_values():
+    from mmfer4d.models.fusion import DifferenceTemporalFusion
+    x = torch.tensor([[[1., 0.], [5., 2.], [3., 4.]]])  # (N=1, T=3, D=2)
+    both = DifferenceTemporalFusion()(x)
+    # apex (5, 2) minus the mean of onset (1, 0) and offset (3, 4).
+    assert torch.allclose(both, torch.tensor([[3., 0.]]))
+    onset = DifferenceTemporalFusion(reference='onset')(x)
+    # mean of frames 1.. = (4, 3), minus onset (1, 0).
+    assert torch.allclose(onset, torch.tensor([[3., 3.]]))
+
+
+def test_difference_fusion_cancels_a_per_subject_offset():
+    """What every frame of a sequence shares (the subject's face) drops out:
+    adding any per-sample constant to all frames changes nothing."""
+    from mmfer4d.models.fusion import DifferenceTemporalFusion
+    torch.manual_seed(0)
+    x = torch.randn(4, 5, 8)
+    identity = torch.randn(4, 1, 8) * 10
+    fusion = DifferenceTemporalFusion()
+    assert torch.allclose(fusion(x + identity), fusion(x), atol=1e-5)
+    assert not torch.allclose(MeanTemporalFusion()(x + identity),
+                              MeanTemporalFusion()(x))
+
+
+def test_difference_fusion_errors():
+    from mmfer4d.models.fusion import DifferenceTemporalFusion
+    with pytest.raises(ValueError, match='reference'):
+        DifferenceTemporalFusion(reference='apex')
+    with pytest.raises(ValueError, match='T >= 3'):
+        DifferenceTemporalFusion()(torch.randn(2, 2, 4))
+    with pytest.raises(ValueError, match='T >= 2'):
+        DifferenceTemporalFusion(reference='onset')(torch.randn(2, 1, 4))
+    with pytest.raises(ValueError, match=r'\(N, T, D\)'):
+        DifferenceTemporalFusion()(torch.randn(2, 4))
