@@ -59,7 +59,7 @@ def test_reuse_reads_finished_runs_and_prints_the_table(
     # A run without its wall time prints '-'.
     assert ('| SMILE-VLM 4D | weak (label prompts) | zero-shot | '
             'SyntheticFER4D, int. 3-4 | 10 subj., fold 0/5 | 50.00 | 50.00 |'
-            '  | 20 | - |') in out
+            '  | 40 | - |') in out
     # The ranked rows go through the synthetic leaderboard (mv-ce only).
     assert '| **Multi-view CE baseline (classifier) (ours)** |' in out
     assert osp.isfile(tmp_path / 'mv-ce' / 'RESULTS.json')
