@@ -100,8 +100,6 @@ def data_time_share(cfg, iters, warmup, work_dir):
             hub = runner.message_hub
             self.rows.append((hub.get_scalar('train/data_time').current(),
                               hub.get_scalar('train/time').current()))
-            if len(self.rows) >= iters + warmup:
-                raise StopIteration
 
     cfg = cfg.copy()
     cfg.work_dir = work_dir
@@ -114,10 +112,7 @@ def data_time_share(cfg, iters, warmup, work_dir):
     runner = Runner.from_cfg(cfg)
     recorder = RecordTimes()
     runner.register_hook(recorder)
-    try:
-        runner.train()
-    except StopIteration:
-        pass
+    runner.train()  # max_iters = warmup + iters
     rows = np.array(recorder.rows[warmup:])
     return rows[:, 0].sum() / rows[:, 1].sum(), rows[:, 1].mean(), len(rows)
 
