@@ -1,5 +1,5 @@
 # Copyright (c) mmfer4d contributors. All rights reserved.
-"""Two processes through ``tools/dist_train.sh`` equal one with twice the batch.
+"""2 processes through ``tools/dist_train.sh`` equal 1 with twice the batch.
 
 The README's recipe, on one machine: ``tools/dist_train.sh`` (torchrun,
 ``--launcher pytorch``) with ``--cfg-options env_cfg.dist_cfg.backend=gloo``
@@ -40,8 +40,8 @@ What equivalence needs, and how this set-up provides it:
   process with ``OMP_NUM_THREADS=1`` against the same process with 2
   threads drifted apart as far (0.138) as 2 processes against 1 (0.145),
   while the first step's gradients of 2 processes and 1 agreed to
-  rounding (cosine similarity 1.0000 on every tensor); at lr 1e-4 a jump from 1e-6 to 7e-5 in one
-  step still happened. So the test takes lr 1e-4 and ``eps=1e-3`` in both
+  rounding (cosine similarity 1.0000 on every tensor); at lr 1e-4 a jump
+  from 1e-6 to 7e-5 in one step still happened. So the test takes lr 1e-4 and ``eps=1e-3`` in both
   Barlow Twins losses: the runs then stay within 1.2e-7 of each other while
   the second epoch moves the weights by 9e-4.
 """
