@@ -41,9 +41,9 @@ What equivalence needs, and how this set-up provides it:
   threads drifted apart as far (0.138) as 2 processes against 1 (0.145),
   while the first step's gradients of 2 processes and 1 agreed to
   rounding (cosine similarity 1.0000 on every tensor); at lr 1e-4 a jump
-  from 1e-6 to 7e-5 in one step still happened. So the test takes lr 1e-4 and ``eps=1e-3`` in both
-  Barlow Twins losses: the runs then stay within 1.2e-7 of each other while
-  the second epoch moves the weights by 9e-4.
+  from 1e-6 to 7e-5 in one step still happened. So the test takes lr 1e-4
+  and ``eps=1e-3`` in both Barlow Twins losses: the runs then stay within
+  1.2e-7 of each other while the second epoch moves the weights by 9e-4.
 """
 import json
 import os
