@@ -38,6 +38,13 @@ def contrastive_targets(labels: Optional[torch.Tensor],
     return same / same.sum(dim=1, keepdim=True)
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 if it is in half precision, else unchanged."""
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return x.float()
+    return x
+
+
 @MODELS.register_module()
 class VisionLanguageContrastiveLoss(nn.Module):
     """Vision-language contrastive alignment of SMILE-VLM (arXiv 2506.01203).
@@ -186,7 +193,9 @@ class VisionLanguageContrastiveLoss(nn.Module):
                 Defaults to None (diagonal targets).
 
         Returns:
-            torch.Tensor: Scalar loss, times ``loss_weight``.
+            torch.Tensor: Scalar float32 loss, times ``loss_weight``;
+            computed in float32 also from half-precision inputs and under
+            autocast.
 
         Raises:
             ValueError: On wrongly shaped or typed inputs.
@@ -209,24 +218,28 @@ class VisionLanguageContrastiveLoss(nn.Module):
                                  f'tensor with N={visual.shape[0]}, got '
                                  f'{labels.dtype} {tuple(labels.shape)}')
 
-        visual = all_gather_cat(F.normalize(visual, dim=-1))
-        text = all_gather_cat(F.normalize(text, dim=-1))
-        if labels is not None:
-            labels = all_gather_cat(labels.to(visual.device), grad=False)
-        targets = self.get_ground_truth(
-            labels, text.shape[0], device=text.device, dtype=text.dtype)
+        # In float32, also under autocast: bfloat16 keeps 8 mantissa bits,
+        # so a cosine of 0.9 times a logit scale of 100 would be off by up to
+        # 0.4 (and float16 may overflow in the exponentials).
+        with torch.autocast(device_type=visual.device.type, enabled=False):
+            visual = all_gather_cat(F.normalize(_at_least_float32(visual),
+                                                dim=-1))
+            text = all_gather_cat(F.normalize(_at_least_float32(text),
+                                              dim=-1))
+            if labels is not None:
+                labels = all_gather_cat(labels.to(visual.device), grad=False)
+            targets = self.get_ground_truth(
+                labels, text.shape[0], device=text.device, dtype=text.dtype)
 
-        scale = self.get_logit_scale()
-        views = visual.unbind(dim=1) if visual.dim() == 3 else (visual, )
-        loss = 0.
-        for view in views:
-            logits_per_visual, logits_per_text = self.get_logits(
-                view, text, scale)
-            # follow the logits' dtype, which autocast may have changed
-            targets = targets.to(logits_per_visual.dtype)
-            loss = loss + 0.5 * (
-                F.cross_entropy(logits_per_visual, targets) +
-                F.cross_entropy(logits_per_text, targets))
+            scale = self.get_logit_scale()
+            views = visual.unbind(dim=1) if visual.dim() == 3 else (visual, )
+            loss = 0.
+            for view in views:
+                logits_per_visual, logits_per_text = self.get_logits(
+                    view, text, scale)
+                loss = loss + 0.5 * (
+                    F.cross_entropy(logits_per_visual, targets) +
+                    F.cross_entropy(logits_per_text, targets))
         return self.loss_weight * loss / len(views)
 
     def extra_repr(self) -> str:

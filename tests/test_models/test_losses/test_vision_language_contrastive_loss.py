@@ -232,3 +232,23 @@ def test_get_logits_and_ground_truth_compose_forward():
     # Zero-shot use: against K class prompts, with a float scale.
     logits, _ = VisionLanguageContrastiveLoss.get_logits(v, t[:3], 10.0)
     assert logits.shape == (5, 3)
+
+
+def test_half_precision_and_autocast_computed_in_float32():
+    # Matching logits of scale 100 need more than bfloat16's 8 mantissa
+    # bits: the loss casts up and leaves autocast.
+    torch.manual_seed(0)
+    visual, text = torch.randn(8, 3, 32), torch.randn(8, 32)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    loss_fn = VisionLanguageContrastiveLoss(init_temperature=0.01)
+    expected = loss_fn(visual, text, labels)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = loss_fn(visual, text, labels)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, expected)
+    # bfloat16 inputs: only their own rounding remains.
+    loss = loss_fn(visual.bfloat16(), text.bfloat16(), labels)
+    assert loss.dtype == torch.float32
+    rounded = loss_fn(visual.bfloat16().float(), text.bfloat16().float(),
+                      labels)
+    torch.testing.assert_close(loss, rounded)
