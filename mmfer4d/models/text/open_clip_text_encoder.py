@@ -287,9 +287,9 @@ class OpenCLIPTextEncoder(BaseModule):
     def encode_tower(self, prompts: Sequence[str]) -> torch.Tensor:
         """Tower outputs ``(P, E)`` (before the projection).
 
-        When the tower is frozen, outputs of a prompt set are computed once
-        and cached (cleared when weights are loaded); otherwise recomputed
-        with gradients.
+        When the tower is frozen, outputs of a prompt set are computed once,
+        in float32 also under autocast, and cached (cleared when weights are
+        loaded); otherwise recomputed with gradients.
         """
         device = self.proj.weight.device
         key = tuple(prompts)
@@ -297,8 +297,11 @@ class OpenCLIPTextEncoder(BaseModule):
             return self._cache[key].to(device)
         tokens = self.tokenize(prompts).to(device)
         if self.frozen:
-            with torch.no_grad():
-                feats = self.tower(tokens)
+            # Computed once, so in float32 also under autocast: the cache
+            # serves autocast training and float32 testing alike.
+            with torch.no_grad(), torch.autocast(device_type=device.type,
+                                                 enabled=False):
+                feats = self.tower(tokens).float()
             self._cache[key] = feats.detach().cpu()
             return feats
         return self.tower(tokens)

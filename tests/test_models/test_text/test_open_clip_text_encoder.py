@@ -51,6 +51,20 @@ def test_frozen_tower_is_cached_and_locked():
     assert enc.proj.weight.grad is not None
 
 
+def test_frozen_tower_cached_in_float32_under_autocast():
+    # Training under bfloat16 autocast fills the cache that float32 testing
+    # then reads (this failed with a dtype mismatch in the projection).
+    prompts = ['a smiling person', 'a sad face']
+    expected = _encoder(frozen=True)(prompts)
+    enc = _encoder(frozen=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        trained = enc(prompts)
+    assert trained.dtype == torch.bfloat16  # the projection autocasts
+    tested = enc(prompts)
+    assert tested.dtype == torch.float32
+    torch.testing.assert_close(tested, expected)
+
+
 def test_trainable_tower_recomputes_with_gradients():
     enc = _encoder(frozen=False).train()
     with mock.patch.object(
