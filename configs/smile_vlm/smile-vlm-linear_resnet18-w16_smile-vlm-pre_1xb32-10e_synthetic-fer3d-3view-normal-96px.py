@@ -30,6 +30,9 @@ model = dict(
         checkpoint='work_dirs/demo/smile-vlm/epoch_40.pth'))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-2, weight_decay=0.0))
+# The frozen model's forward is light, so rendering bounds the probe (data
+# time was two thirds of its iterations with one worker): two workers.
+train_dataloader = dict(num_workers=2)
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5,
          by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),

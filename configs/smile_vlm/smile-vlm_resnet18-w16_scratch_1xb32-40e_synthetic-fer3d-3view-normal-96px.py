@@ -11,6 +11,13 @@
 #   (RandomMeshWarp, long waves of up to about 6 mm).
 # Convolution weights are kept channels-last (ChannelsLastHook): about 10%
 # less time per training step on this CPU, same values to float tolerance.
+# The training forward runs under bfloat16 autocast where the device has
+# native bfloat16 (AutocastOptimWrapper, enabled='auto': CPUs with
+# AVX512-BF16 / AMX, Ampere or later GPUs), float32 elsewhere: on this CPU
+# a step took 0.164 s instead of 0.234 s, and the held-out accuracy rose
+# from 92.92% to 94.17% (one run each; README, Results). The configs that
+# inherit this one (probe, pseudo-label, cross-entropy baseline, DFN)
+# train in the same precision.
 # Held-out accuracy here: 91.25% with the depth + normal parent config,
 # about 95% with this one (README, Results).
 _base_ = ['./smile-vlm_resnet18-w16_scratch_1xb32-40e_'
@@ -33,3 +40,4 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 custom_hooks = [dict(type='ChannelsLastHook')]
+optim_wrapper = dict(type='AutocastOptimWrapper', enabled='auto')
