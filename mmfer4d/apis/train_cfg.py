@@ -72,6 +72,11 @@ def merge_train_args(cfg, args):
         if cfg.get('optim_wrapper', None) is None:
             raise ValueError(f'{args.config}: --amp needs `optim_wrapper` '
                              'in the config')
+        if cfg.optim_wrapper.get('type') == 'AutocastOptimWrapper':
+            # --amp asks for mmengine's AMP (float16 and a loss scaler, on
+            # GPUs): our bfloat16 wrapper's options do not apply to it.
+            cfg.optim_wrapper.pop('enabled', None)
+            cfg.optim_wrapper.pop('dtype', None)
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 

@@ -207,6 +207,16 @@ def test_train_merge_args():
     assert cfg.train_dataloader.persistent_workers is False
     assert cfg.test_dataloader.persistent_workers is False
 
+    # --amp replaces our bfloat16 wrapper (the make demo config's) by
+    # mmengine's, without our wrapper's options.
+    cfg = Config.fromfile(CONFIG)
+    cfg.optim_wrapper.update(type='AutocastOptimWrapper', enabled='auto',
+                             dtype='bfloat16')
+    cfg = train.merge_args(cfg, train.parse_args([CONFIG, '--amp']))
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert 'enabled' not in cfg.optim_wrapper
+    assert 'dtype' not in cfg.optim_wrapper
+
     cfg = train.merge_args(
         Config.fromfile(CONFIG),
         train.parse_args([CONFIG, '--resume', 'x.pth', '--work-dir', 'w']))
