@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from mmfer4d.registry import MODELS
-from ..utils import all_gather_cat
+from ..utils import all_gather_cat, at_least_float32
 
 
 def batch_standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -60,8 +60,7 @@ def multiview_barlow_twins(z: torch.Tensor,
     # Sums of D^2 or N^2 squared correlations overflow half precision:
     # compute in float32 at least, also under autocast.
     with torch.autocast(device_type=z.device.type, enabled=False):
-        if z.dtype in (torch.float16, torch.bfloat16):
-            z = z.float()
+        z = at_least_float32(z)
         num_samples, num_views, num_feats = z.shape
         z = batch_standardize(z, eps)
         pairs = torch.triu_indices(

@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmfer4d.registry import MODELS
-from ..utils import all_gather_cat
+from ..utils import all_gather_cat, at_least_float32
 
 
 def contrastive_targets(labels: Optional[torch.Tensor],
@@ -36,13 +36,6 @@ def contrastive_targets(labels: Optional[torch.Tensor],
         return torch.eye(num_samples, device=device, dtype=dtype)
     same = (labels[:, None] == labels[None, :]).to(device=device, dtype=dtype)
     return same / same.sum(dim=1, keepdim=True)
-
-
-def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in float32 if it is in half precision, else unchanged."""
-    if x.dtype in (torch.float16, torch.bfloat16):
-        return x.float()
-    return x
 
 
 @MODELS.register_module()
@@ -222,9 +215,9 @@ class VisionLanguageContrastiveLoss(nn.Module):
         # so a cosine of 0.9 times a logit scale of 100 would be off by up to
         # 0.4 (and float16 may overflow in the exponentials).
         with torch.autocast(device_type=visual.device.type, enabled=False):
-            visual = all_gather_cat(F.normalize(_at_least_float32(visual),
+            visual = all_gather_cat(F.normalize(at_least_float32(visual),
                                                 dim=-1))
-            text = all_gather_cat(F.normalize(_at_least_float32(text),
+            text = all_gather_cat(F.normalize(at_least_float32(text),
                                               dim=-1))
             if labels is not None:
                 labels = all_gather_cat(labels.to(visual.device), grad=False)
