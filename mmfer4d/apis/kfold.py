@@ -332,6 +332,7 @@ def run_fold(cfg, fold_dir: str, quiet: bool = False) -> dict:
         write_json(osp.join(fold_dir, FOLD_METRICS_FILE), metrics)
     finally:
         close_file_handlers(runner)
+        stop_loader_workers(runner)
     return metrics
 
 
@@ -354,14 +355,12 @@ def write_json(path: str, data) -> None:
 
 
 def close_file_handlers(runner) -> None:
-    """Close the Runner's log file and stop its data-loader workers (many
-    Runners live in one process; see :func:`stop_loader_workers`)."""
+    """Close the Runner's log file (many Runners live in one process)."""
     import logging
     for handler in list(runner.logger.handlers):
         if isinstance(handler, logging.FileHandler):
             handler.close()
             runner.logger.removeHandler(handler)
-    stop_loader_workers(runner)
 
 
 def stop_loader_workers(runner) -> int:

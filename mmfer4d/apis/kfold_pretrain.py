@@ -212,7 +212,8 @@ def run_pretrain(cfg, pre_dir: str, quiet: bool = False) -> dict:
         dict: As :func:`read_pretrain_record`.
     """
     from .kfold import (build_runner_in, close_file_handlers,
-                        iter_dataset_cfgs, split_subjects, write_json)
+                        iter_dataset_cfgs, split_subjects, stop_loader_workers,
+                        write_json)
     subjects = split_subjects(cfg, 'train_dataloader')
     dataset = next(iter_dataset_cfgs(cfg.train_dataloader['dataset']))
     runner = build_runner_in(cfg, pre_dir, quiet)
@@ -220,6 +221,7 @@ def run_pretrain(cfg, pre_dir: str, quiet: bool = False) -> dict:
         runner.train()
     finally:
         close_file_handlers(runner)
+        stop_loader_workers(runner)
     checkpoint = last_checkpoint(pre_dir)
     record = dict(
         checkpoint=osp.relpath(checkpoint, pre_dir),

@@ -44,8 +44,7 @@ class AutocastOptimWrapper(OptimWrapper):
     CPU with AVX512-BF16 or AMX (oneDNN) it speeds up convolutions: on this
     project's 2-core CPU one single-thread training step of the ``make
     demo`` model (ResNet-18 w16, batch 32 x 3 views, 96 px, channels-last)
-    took 0.164 s instead of 0.234 s (``benchmarks/pipeline_scaling.py``
-    measures the whole run).
+    took 0.164 s instead of 0.234 s (README, "`make demo` wall time").
 
     :meth:`optim_context` (which mmengine's ``BaseModel.train_step`` enters
     around the data preprocessor and the forward in ``'loss'`` mode) adds
