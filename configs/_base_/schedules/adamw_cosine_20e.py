@@ -20,6 +20,7 @@ param_scheduler = [
         end=20),
 ]
 
-train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=5)
+train_cfg = dict(
+    type='PrefetchEpochBasedTrainLoop', max_epochs=20, val_interval=5)
 
 auto_scale_lr = dict(base_batch_size=32)

@@ -33,7 +33,13 @@ param_scheduler = [
         end=50),
 ]
 
-train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=5)
+# mmengine's epoch-based loop, with the next epoch's first batches loaded
+# while the current epoch ends (mmfer4d.engine.PrefetchEpochBasedTrainLoop;
+# same batches and seeds). mmengine refuses `by_epoch` beside `type`: an
+# iteration-based leaf config sets `train_cfg = dict(_delete_=True,
+# by_epoch=False, max_iters=...)`.
+train_cfg = dict(
+    type='PrefetchEpochBasedTrainLoop', max_epochs=50, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
 

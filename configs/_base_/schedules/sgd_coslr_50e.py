@@ -8,7 +8,13 @@ optim_wrapper = dict(
 param_scheduler = dict(
     type='CosineAnnealingLR', by_epoch=True, T_max=50, eta_min=1e-5)
 
-train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=1)
+# mmengine's epoch-based loop, with the next epoch's first batches loaded
+# while the current epoch ends (mmfer4d.engine.PrefetchEpochBasedTrainLoop;
+# same batches and seeds). mmengine refuses `by_epoch` beside `type`: an
+# iteration-based leaf config sets `train_cfg = dict(_delete_=True,
+# by_epoch=False, max_iters=...)`.
+train_cfg = dict(
+    type='PrefetchEpochBasedTrainLoop', max_epochs=50, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
