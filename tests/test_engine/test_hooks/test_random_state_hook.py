@@ -127,3 +127,31 @@ def test_worker_seed_depends_on_every_argument():
              for w in (0, 1)}
     assert len(seeds) == 16
     assert all(0 <= s < 2**64 for s in seeds)
+
+
+class BlasThreads(Dataset):
+    """Each item: the BLAS thread counts of the process that loads it."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, idx):
+        from threadpoolctl import threadpool_info
+        return [i['num_threads'] for i in threadpool_info()
+                if i['user_api'] == 'blas']
+
+
+@pytest.mark.parametrize('blas_threads', [1, None])
+def test_workers_limit_blas_threads(blas_threads):
+    from threadpoolctl import threadpool_info, threadpool_limits
+    with threadpool_limits(limits=2, user_api='blas'):
+        parent = [i['num_threads'] for i in threadpool_info()
+                  if i['user_api'] == 'blas']
+        loader = DataLoader(
+            BlasThreads(), num_workers=1, collate_fn=list,
+            worker_init_fn=EpochSeededWorkerInit(
+                0, blas_threads=blas_threads))
+        counts = [c for batch in loader for c in batch]
+    assert parent and all(n == 2 for n in parent)
+    expected = parent if blas_threads is None else [1] * len(parent)
+    assert counts == [expected, expected]
