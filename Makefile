@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 # The main job: SMILE-VLM (tiny config) on SyntheticFER3D, zero-shot and
-# linear probe (about 4.5 min on a 2-core CPU with native bfloat16). Every
+# linear probe (about 3.5-4 min on a 2-core CPU with native bfloat16). Every
 # demo target writes into $(DEMO_DIR) and reprints one table with every run
 # done so far.
 DEMO_DIR ?= work_dirs/demo
