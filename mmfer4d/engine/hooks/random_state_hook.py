@@ -50,6 +50,7 @@ from mmengine.model import is_model_wrapper
 from threadpoolctl import threadpool_limits
 from torch.utils.data import DataLoader, get_worker_info
 
+from mmfer4d.engine.loader_wrapper import unwrap_loader
 from mmfer4d.registry import HOOKS
 
 CHECKPOINT_KEY = 'random_states'
@@ -239,14 +240,7 @@ def _reseed_before_every_batch(dataset, reseed: Callable[[], None]) -> None:
 def _torch_loader(loader) -> Optional[DataLoader]:
     """The :class:`DataLoader` under wrappers such as
     :class:`SkippedSampleHook`'s (which keep it as ``.loader``)."""
-    seen = 0
-    while not isinstance(loader, DataLoader) and seen < 8:
-        inner = vars(loader).get('loader') if hasattr(loader,
-                                                      '__dict__') else None
-        if inner is None:
-            return None
-        loader, seen = inner, seen + 1
-    return loader if isinstance(loader, DataLoader) else None
+    return unwrap_loader(loader, DataLoader)
 
 
 def _is_mmengine_default(fn) -> bool:

@@ -14,10 +14,11 @@ from mmengine.runner import BaseLoop
 
 from mmfer4d.datasets.skipped_sample import (SKIPPED_KEY, batch_size,
                                              skipped_records)
+from mmfer4d.engine.loader_wrapper import LoaderWrapper
 from mmfer4d.registry import HOOKS
 
 
-class _SkippingLoader:
+class _SkippingLoader(LoaderWrapper):
     """A loop's data loader (or iterator) that reports skipped samples.
 
     It passes every batch through, records the ``skipped_samples`` that
@@ -30,19 +31,11 @@ class _SkippingLoader:
 
     def __init__(self, loader, hook: 'SkippedSampleHook', phase: str,
                  runner, evaluator=None):
-        self.loader = loader
+        super().__init__(loader)
         self._hook = hook
         self._phase = phase
         self._runner = runner
         self._evaluator = evaluator
-
-    def __getattr__(self, name):
-        if name == 'loader':
-            raise AttributeError(name)
-        return getattr(self.loader, name)
-
-    def __len__(self) -> int:
-        return len(self.loader)
 
     def __iter__(self):
         for batch in self.loader:

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
+from mmfer4d.engine.loader_wrapper import LoaderWrapper, unwrap_loader
 from mmfer4d.registry import LOOPS
 
 
@@ -76,7 +77,7 @@ class _EpochReceiver:
             self.thread.join()
 
 
-class CrossEpochLoader:
+class CrossEpochLoader(LoaderWrapper):
     """A persistent-worker :class:`DataLoader` that starts the next epoch
     while the last batch of the current one is being trained on, and
     receives batches in a thread of the training process.
@@ -134,7 +135,7 @@ class CrossEpochLoader:
                 'CrossEpochLoader needs a loader with persistent workers '
                 f'(num_workers={loader.num_workers}, persistent_workers='
                 f'{loader.persistent_workers})')
-        self.loader = loader
+        super().__init__(loader)
         self.receive_in_thread = receive_in_thread
         #: The epoch the next ``iter()`` is for, from 0 (set by the loop).
         self.epoch = 0
@@ -147,14 +148,6 @@ class CrossEpochLoader:
         self._receiver: Optional[_EpochReceiver] = None
         #: How many epochs were started early (for the log and tests).
         self.num_prefetched_epochs = 0
-
-    def __getattr__(self, name):
-        if name == 'loader':
-            raise AttributeError(name)
-        return getattr(self.loader, name)
-
-    def __len__(self) -> int:
-        return len(self.loader)
 
     def __iter__(self):
         if not self.receive_in_thread:
@@ -268,14 +261,7 @@ class PrefetchEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     def _cross_epoch_loader(self) -> Optional[CrossEpochLoader]:
         # Hooks may have wrapped it (SkippedSampleHook keeps `.loader`).
-        loader, depth = self.dataloader, 0
-        while not isinstance(loader, CrossEpochLoader) and depth < 8:
-            loader = vars(loader).get('loader') if hasattr(
-                loader, '__dict__') else None
-            if loader is None:
-                return None
-            depth += 1
-        return loader if isinstance(loader, CrossEpochLoader) else None
+        return unwrap_loader(self.dataloader, CrossEpochLoader)
 
     def run_epoch(self) -> None:
         """Iterate one epoch; its last batch starts the next epoch's
