@@ -2,7 +2,7 @@
 """An epoch-based training loop whose loader prefetches across epochs."""
 import queue
 import threading
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Tuple
 
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
@@ -142,9 +142,9 @@ class CrossEpochLoader(LoaderWrapper):
         #: Epochs of the run: epoch e + 1 starts early when e + 1 is below
         #: it (set by the loop; None: never).
         self.max_epochs: Optional[int] = None
-        # The next epoch, started early: its reset iterator, and (in a
+        # The next epoch, started early: (epoch, its reset iterator), or (in a
         # thread) the receiver already taking its batches.
-        self._started: Optional[Iterator] = None
+        self._started: Optional[Tuple[int, Iterator]] = None
         self._receiver: Optional[_EpochReceiver] = None
         #: How many epochs were started early (for the log and tests).
         self.num_prefetched_epochs = 0
