@@ -49,15 +49,12 @@ class _EpochReceiver:
     def _run(self) -> None:
         owner, iterator = self._args
         self._args = None
-        num_batches = len(owner.loader)
+        batches = owner._epoch_batches(iterator, self.epoch)
         try:
-            for index in range(num_batches):
-                if self.stopped:
-                    return
-                batch = next(iterator)
-                if index == num_batches - 1:
-                    owner._after_last_batch(self.epoch)
-                self._put(batch)
+            # Stopped is checked before every fetch: a stopped receiver
+            # takes no further batch and starts no next epoch.
+            while not self.stopped:
+                self._put(next(batches))
         except StopIteration:
             self._put(StopIteration)
         except BaseException as exc:  # noqa: B902 (re-raised in the loop)
@@ -174,11 +171,15 @@ class CrossEpochLoader(LoaderWrapper):
 
     def _iter_here(self):
         started, self._started = self._started, None
-        iterator = None
         if started is not None and started[0] == self.epoch:
             iterator = started[1]
-        if iterator is None:
+        else:
             iterator = iter(self.loader)
+        yield from self._epoch_batches(iterator, self.epoch)
+
+    def _epoch_batches(self, iterator: Iterator, epoch: int):
+        """The batches of ``epoch`` from ``iterator``; the last one starts
+        the next epoch before it is yielded."""
         num_batches = len(self.loader)
         for index in range(num_batches):
             try:
@@ -186,7 +187,7 @@ class CrossEpochLoader(LoaderWrapper):
             except StopIteration:
                 return
             if index == num_batches - 1:
-                self._after_last_batch(self.epoch)
+                self._after_last_batch(epoch)
             yield batch
 
     def _after_last_batch(self, epoch: int) -> None:
